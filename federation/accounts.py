@@ -1,0 +1,101 @@
+"""Turn an Identity from a city directory into the broker's Person and its city identity.
+
+Called at every sign-in, so the broker's view follows the directory: the profile is refreshed,
+the roles are replaced, and guardianships the directory no longer states are ended (with the
+time), never deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from federation.models import CityIdentity, Guardianship, Person, RoleAssignment
+from federation.profile import Identity
+from idp.db import utcnow
+
+
+def _person_for(session: Session, identity: Identity) -> tuple[Person, CityIdentity | None]:
+    link = session.scalar(
+        select(CityIdentity).where(
+            CityIdentity.city == identity.city, CityIdentity.subject == identity.subject
+        )
+    )
+    if link is not None:
+        return link.person, link
+    person = None
+    if identity.learner_id:  # the verified national identifier links accounts across cities
+        person = session.scalar(select(Person).where(Person.learner_id == identity.learner_id))
+    if person is None:
+        person = Person(given_name=identity.given_name, family_name=identity.family_name)
+        session.add(person)
+    return person, None
+
+
+def provision(session: Session, identity: Identity, *, signed_in: bool = True) -> CityIdentity:
+    """Create or refresh the Person and CityIdentity for ``identity``; flush, do not commit."""
+    person, link = _person_for(session, identity)
+    person.given_name = identity.given_name
+    person.family_name = identity.family_name
+    person.birthdate = identity.birthdate
+    person.learner_id = identity.learner_id or person.learner_id
+    person.email = identity.email
+    person.locale = identity.locale
+    person.protected = identity.protected
+    if link is None:
+        link = CityIdentity(
+            person=person,
+            city=identity.city,
+            municipality_code=identity.municipality_code,
+            subject=identity.subject,
+        )
+        session.add(link)
+    link.permissions = list(identity.permissions)
+    if signed_in:
+        link.last_login_at = utcnow()
+    link.roles = [
+        RoleAssignment(
+            role=claim.role,
+            school_code=claim.school_code,
+            group=claim.group,
+            class_level=claim.class_level,
+        )
+        for claim in identity.roles
+    ]
+    session.flush()
+    _sync_guardianships(session, person, identity)
+    return link
+
+
+def _sync_guardianships(session: Session, guardian: Person, identity: Identity) -> None:
+    children = (
+        {
+            child.learner_id: child
+            for child in session.scalars(
+                select(Person).where(Person.learner_id.in_(identity.children))
+            )
+        }
+        if identity.children
+        else {}
+    )
+    current = {
+        row.child_id: row
+        for row in session.scalars(
+            select(Guardianship).where(
+                Guardianship.guardian_id == guardian.id,
+                Guardianship.city == identity.city,
+                Guardianship.ended_at.is_(None),
+            )
+        )
+    }
+    wanted = {child.id for child in children.values()}
+    for child_id, row in current.items():
+        if child_id not in wanted:
+            row.ended_at = utcnow()
+    for child_id in wanted - current.keys():
+        session.add(
+            Guardianship(
+                guardian_id=guardian.id, child_id=child_id, city=identity.city, source="directory"
+            )
+        )
+    session.flush()

@@ -1,0 +1,81 @@
+"""`digione demo seed`: load config/demo/ into the embedded directories (idempotent).
+
+Birthdates are computed from each person's age and birthday on the day the seed runs, so that
+pupil1 is 9 and pupil2 is 15 whenever the demo is set up (the contract in ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from federation.accounts import provision
+from federation.connector import connector_for
+from federation.embedded.connector import EmbeddedDirectory
+from federation.embedded.models import EmbeddedAccount
+from federation.embedded.passwords import hasher_for
+from federation.models import School
+from idp.settings import Config
+from idp.settings.schema import DemoPerson
+
+DEMO_PASSWORD = "demo"  # noqa: S105 - the published demo contract
+
+
+def birthdate_for(person: DemoPerson, today: date) -> date:
+    """The birthdate that makes ``person`` exactly ``age`` years old on ``today``."""
+    month, day = (int(part) for part in person.birthday.split("-"))
+    year = today.year - person.age
+    if (month, day) > (today.month, today.day):
+        year -= 1
+    if (month, day) == (2, 29):
+        day = 28
+    return date(year, month, day)
+
+
+def seed(session: Session, cfg: Config, today: date | None = None) -> int:
+    """Create or refresh every demo account and its Person; return how many accounts."""
+    if cfg.production:
+        raise RuntimeError("demo data is refused in production")
+    today = today or date.today()
+    hasher = hasher_for(cfg.settings.passwords)
+    count = 0
+    for slug, directory in sorted(cfg.demo.items()):
+        city = cfg.cities[slug]
+        for school in directory.schools:
+            row = session.get(School, school.code) or School(code=school.code)
+            row.municipality_code = city.municipality_code
+            row.name, row.name_sv = school.name, school.name_sv
+            session.merge(row)
+        learner_ids = {p.username: p.learner_id for p in directory.people}
+        accounts = []
+        for person in directory.people:
+            account = session.scalar(
+                select(EmbeddedAccount).where(
+                    EmbeddedAccount.city == slug, EmbeddedAccount.username == person.username
+                )
+            )
+            if account is None:
+                account = EmbeddedAccount(
+                    city=slug, username=person.username, password_hash=hasher.hash(DEMO_PASSWORD)
+                )
+                session.add(account)
+            account.given_name, account.family_name = person.given_name, person.family_name
+            account.birthdate = birthdate_for(person, today)
+            account.learner_id, account.email = person.learner_id, person.email
+            account.locale, account.protected = person.locale, person.protected
+            account.locked = False
+            account.roles = [role.model_dump(exclude_none=True) for role in person.roles]
+            account.children = [learner_ids[child] for child in person.children]
+            account.permissions = list(person.permissions)
+            accounts.append(account)
+            count += 1
+        session.flush()
+        connector = connector_for(city, session, cfg.settings)
+        assert isinstance(connector, EmbeddedDirectory)
+        # Children first, so that their guardians' links find them.
+        for account in sorted(accounts, key=lambda a: bool(a.children)):
+            provision(session, connector.identity_of(account), signed_in=False)
+    session.commit()
+    return count

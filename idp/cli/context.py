@@ -1,0 +1,37 @@
+"""What every `digione` sub-command shares: the configuration folder and the app built from it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from idp.settings import Config, ConfigError, load_config
+
+
+@dataclass
+class CliContext:
+    folder: Path | None
+    _app: Flask | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        """The checked configuration; on problems print one line each and exit 2."""
+        try:
+            return load_config(folder=self.folder)
+        except ConfigError as exc:
+            for line in exc.lines:
+                click.echo(line, err=True)
+            sys.exit(2)
+
+    def app(self) -> Flask:
+        if self._app is None:
+            from idp.app import build_app
+
+            self._app = build_app(self.config())
+        return self._app
+
+
+pass_cli = click.make_pass_decorator(CliContext)

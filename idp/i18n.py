@@ -1,0 +1,43 @@
+"""Finnish (default), Swedish and English pages with Flask-Babel.
+
+The language is, in order: a ``lang`` query parameter (the switch on every page, kept in the
+session), the earlier choice, the browser's Accept-Language, the configured default.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, get_locale, lazy_gettext
+
+LOCALES = ("fi", "sv", "en")
+LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
+ROLE_NAMES = {
+    "learner": lazy_gettext("Pupil"),
+    "teacher": lazy_gettext("Teacher"),
+    "staff": lazy_gettext("Staff"),
+    "principal": lazy_gettext("Principal"),
+    "guardian": lazy_gettext("Guardian"),
+}
+babel = Babel()
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    best = request.accept_languages.best_match(LOCALES)
+    if best:
+        return best
+    from idp.app import config_of
+
+    return config_of(current_app).settings.ui.default_locale
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, default_domain="messages")
+    app.jinja_env.globals.update(
+        LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, get_locale=get_locale
+    )

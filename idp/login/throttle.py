@@ -1,0 +1,82 @@
+"""Slow down password guessing without letting anybody lock a pupil out for long.
+
+Failures are counted per account (city + user name) and per client address, under HMAC keys so
+that no user name or address is stored. Past the free failures each further try must wait
+2**(n - free) seconds, at most ``max_delay_seconds``; failures older than the window are
+forgotten and a success clears the account's count (OWASP Authentication Cheat Sheet,
+"Login Throttling").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from idp.db import utcnow
+from idp.login.models import LoginFailures
+from idp.settings.schema import LoginSettings
+
+
+@dataclass(frozen=True)
+class ThrottleKeys:
+    account: str
+    address: str
+
+
+class Throttle:
+    def __init__(self, db: Session, secret: str, settings: LoginSettings):
+        self.db, self.secret, self.settings = db, secret.encode(), settings
+
+    def keys(self, city: str, username: str, address: str) -> ThrottleKeys:
+        def mac(value: str) -> str:
+            return hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
+
+        return ThrottleKeys(
+            mac(f"account\0{city}\0{username.strip().lower()}"), mac(f"ip\0{address}")
+        )
+
+    def _delay(self, row: LoginFailures | None, free: int, now: datetime) -> float:
+        window = timedelta(minutes=self.settings.window_minutes)
+        if row is None or row.failures < free or row.first_at + window <= now:
+            return 0.0
+        delay = min(self.settings.max_delay_seconds, 2 ** (row.failures - free))
+        return max(0.0, (row.last_at + timedelta(seconds=delay) - now).total_seconds())
+
+    def wait_seconds(self, keys: ThrottleKeys, now: datetime | None = None) -> int:
+        """How long the next try for these keys must wait (0: go ahead)."""
+        now = now or utcnow()
+        account = self._delay(
+            self.db.get(LoginFailures, keys.account), self.settings.account_free_failures, now
+        )
+        address = self._delay(
+            self.db.get(LoginFailures, keys.address), self.settings.ip_free_failures, now
+        )
+        return int(max(account, address) + 0.999)
+
+    def failed(self, keys: ThrottleKeys, now: datetime | None = None) -> None:
+        """Count a failure against the account and the address; commits."""
+        now = now or utcnow()
+        window = timedelta(minutes=self.settings.window_minutes)
+        for key in (keys.account, keys.address):
+            for _attempt in range(3):
+                row = self.db.get(LoginFailures, key, with_for_update=True)
+                if row is None:
+                    self.db.add(LoginFailures(key=key, failures=1, first_at=now, last_at=now))
+                elif row.first_at + window <= now:
+                    row.failures, row.first_at, row.last_at = 1, now, now
+                else:
+                    row.failures, row.last_at = row.failures + 1, now
+                try:
+                    self.db.commit()
+                    break
+                except IntegrityError:  # a concurrent first failure inserted the row
+                    self.db.rollback()
+
+    def succeeded(self, keys: ThrottleKeys) -> None:
+        self.db.execute(delete(LoginFailures).where(LoginFailures.key == keys.account))

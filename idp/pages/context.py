@@ -1,0 +1,38 @@
+"""Request-scoped helpers for the pages: configuration, the signed-in session, safe redirects."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_babel import get_locale
+
+from idp.app import config_of
+from idp.db import db
+from idp.settings import Config
+from idp.settings.schema import CitySettings
+from idp.sso import session as sso
+from idp.sso.models import SsoSession
+
+
+def config() -> Config:
+    return config_of(current_app)
+
+
+def city_name(city: CitySettings) -> str:
+    return getattr(city.name, str(get_locale() or "fi"))
+
+
+def signed_in() -> SsoSession | None:
+    """The live SSO session of this browser, looked up once per request."""
+    if "sso" not in g:
+        settings = config().settings.session
+        g.sso = sso.current(db.session, request.cookies.get(settings.cookie_name), settings)
+    return g.sso
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this broker: never another host (open redirect, RFC 9700 4.11)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ch in target for ch in "\r\n\t\\"):
+        return None
+    return target

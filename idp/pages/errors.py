@@ -1,0 +1,50 @@
+"""Readable error pages, in the person's language, for every failure a browser can meet."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from idp.pages import bp
+
+log = logging.getLogger("digione.errors")
+
+
+def _page(status: int, title: str, detail: str):
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(_error: CSRFError):
+    return _page(
+        400,
+        _("The form expired"),
+        _("For your security the form was not accepted. Go back, reload the page and try again."),
+    )
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    if error.code == 404:
+        return _page(
+            404, _("Page not found"), _("Check the address, or start from the front page.")
+        )
+    if error.code == 405:
+        return _page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+    if error.code == 413:
+        return _page(413, _("Too much data"), _("The request was too large."))
+    return _page(error.code or 400, _("Bad request"), _("The request could not be understood."))
+
+
+@bp.app_errorhandler(Exception)
+def unexpected(error: Exception):
+    log.exception("unexpected error")
+    return _page(
+        500,
+        _("Something went wrong"),
+        _("The error has been recorded. Please try again in a moment."),
+    )

@@ -1,0 +1,153 @@
+"""The shape of DigiOne's configuration: defaults.toml, one file per city, the demo people.
+
+Every model forbids unknown keys and checks types strictly, so a typo or a wrong type in a file
+stops the broker with the file and the key named (see :mod:`idp.settings.loader`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServerSettings(_Strict):
+    mode: Literal["development", "production"] = "development"
+    issuer: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    instance_dir: str = ""
+    trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
+
+
+class DatabaseSettings(_Strict):
+    url: str = ""
+
+
+class MasterSettings(_Strict):
+    key: str = ""
+    key_file: str = ""
+
+
+class KeysSettings(_Strict):
+    rotate_after_days: Annotated[int, Field(ge=0)] = 90
+    retired_grace_days: Annotated[int, Field(ge=0)] = 14
+    auto_rotate: bool = True
+
+
+class SessionSettings(_Strict):
+    lifetime_minutes: Annotated[int, Field(gt=0)] = 480
+    idle_minutes: Annotated[int, Field(gt=0)] = 120
+    cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "digione_sso"
+
+
+class LoginSettings(_Strict):
+    account_free_failures: Annotated[int, Field(ge=1)] = 5
+    ip_free_failures: Annotated[int, Field(ge=1)] = 50
+    window_minutes: Annotated[int, Field(gt=0)] = 15
+    max_delay_seconds: Annotated[int, Field(ge=1)] = 300
+
+
+class PasswordSettings(_Strict):
+    """argon2id parameters (RFC 9106) of the embedded directory; changes rehash at next sign-in."""
+
+    time_cost: Annotated[int, Field(ge=1, le=20)] = 3
+    memory_kib: Annotated[int, Field(ge=1024, le=4 * 1024 * 1024)] = 64 * 1024
+    parallelism: Annotated[int, Field(ge=1, le=16)] = 2
+
+
+class DemoSettings(_Strict):
+    enabled: bool = True
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+Locale = Literal["fi", "sv", "en"]
+
+
+class UiSettings(_Strict):
+    default_locale: Locale = "fi"
+
+
+class Settings(_Strict):
+    """defaults.toml; each section may be overridden by DIGIONE_<SECTION>_<KEY>."""
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    master: MasterSettings = MasterSettings()
+    keys: KeysSettings = KeysSettings()
+    session: SessionSettings = SessionSettings()
+    login: LoginSettings = LoginSettings()
+    passwords: PasswordSettings = PasswordSettings()
+    demo: DemoSettings = DemoSettings()
+    logging: LoggingSettings = LoggingSettings()
+    ui: UiSettings = UiSettings()
+
+
+class LocalizedName(_Strict):
+    fi: Annotated[str, Field(min_length=1)]
+    sv: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class EmbeddedDirectory(_Strict):
+    """Accounts kept in DigiOne's own database (federation.embedded)."""
+
+    type: Literal["embedded"]
+
+
+DirectorySettings = Annotated[EmbeddedDirectory, Field(discriminator="type")]
+
+
+class CitySettings(_Strict):
+    """config/cities/<slug>.toml."""
+
+    slug: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
+    municipality_code: Annotated[str, Field(pattern=r"^[0-9]{3}$")]
+    name: LocalizedName
+    email_domains: list[str] = []
+    directory: DirectorySettings
+
+
+Role = Literal["learner", "teacher", "staff", "principal", "guardian"]
+
+
+class DemoRole(_Strict):
+    role: Role
+    school: Annotated[str, Field(pattern=r"^[0-9]{5}$")] | None = None
+    group: str | None = None
+    class_level: Annotated[int, Field(ge=0, le=13)] | None = None
+
+
+class DemoSchool(_Strict):
+    code: Annotated[str, Field(pattern=r"^[0-9]{5}$")]
+    name: str
+    name_sv: str | None = None
+
+
+class DemoPerson(_Strict):
+    username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{1,64}$")]
+    given_name: str
+    family_name: str
+    age: Annotated[int, Field(ge=0, le=120)]
+    birthday: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    learner_id: Annotated[str, Field(pattern=r"^1\.2\.246\.562\.24\.[0-9]{11}$")] | None = None
+    email: str | None = None
+    locale: Locale = "fi"
+    protected: bool = False
+    children: list[str] = []
+    permissions: list[Literal["consent_admin"]] = []
+    roles: list[DemoRole] = []
+
+
+class DemoDirectory(_Strict):
+    """config/demo/<slug>.toml: the people of one city's embedded directory in demo mode."""
+
+    schools: list[DemoSchool] = []
+    people: list[DemoPerson] = []

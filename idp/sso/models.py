@@ -1,0 +1,28 @@
+"""Server-side single sign-on sessions. The cookie holds a random token; only its hash is stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from federation.models import CityIdentity, Person
+from idp.db import Base, UTCDateTime, utcnow
+
+
+class SsoSession(Base):
+    __tablename__ = "sso_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie token
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("city_identities.id", ondelete="CASCADE"))
+    city: Mapped[str] = mapped_column(String(32))
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acr: Mapped[str] = mapped_column(String(64))
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    person: Mapped[Person] = relationship()
+    identity: Mapped[CityIdentity] = relationship()

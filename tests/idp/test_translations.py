@@ -1,0 +1,42 @@
+"""Every page text exists in Finnish and Swedish; the compiled catalogues match the sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "idp" / "translations"
+METHODS = [
+    ("idp/**.py", "python"),
+    ("federation/**.py", "python"),
+    ("idp/templates/**.html", "jinja2"),
+]
+
+
+def _source_messages() -> set[str]:
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHODS, keywords=keywords
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv"])
+def test_every_text_is_translated_and_compiled(locale):
+    folder = TRANSLATIONS / locale / "LC_MESSAGES"
+    with (folder / "messages.po").open("rb") as handle:
+        po = read_po(handle)
+    with (folder / "messages.mo").open("rb") as handle:
+        mo = read_mo(handle)
+    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+    missing = sorted(_source_messages() - translated.keys())
+    assert not missing, f"untranslated in {locale}: {missing} (run `make translations`)"
+    compiled = {m.id: m.string for m in mo if m.id}
+    assert compiled == translated, "messages.mo is stale: run `make translations`"
