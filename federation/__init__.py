@@ -1,0 +1,1 @@
+"""City directories: connectors, the common identity profile, provisioning (ARCHITECTURE.md)."""

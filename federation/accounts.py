@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from federation.models import CityIdentity, Guardianship, Person, RoleAssignment
+from federation.models import CityIdentity, Guardianship, Person, RoleAssignment, School
 from federation.profile import Identity
 from idp.db import utcnow
 
@@ -50,6 +50,7 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
             subject=identity.subject,
         )
         session.add(link)
+    _ensure_schools(session, identity)
     link.permissions = list(identity.permissions)
     if signed_in:
         link.last_login_at = utcnow()
@@ -65,6 +66,20 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
     session.flush()
     _sync_guardianships(session, person, identity)
     return link
+
+
+def _ensure_schools(session: Session, identity: Identity) -> None:
+    """A school a directory names for the first time is recorded (its name when stated)."""
+    for claim in identity.roles:
+        if claim.school_code and session.get(School, claim.school_code) is None:
+            session.add(
+                School(
+                    code=claim.school_code,
+                    municipality_code=claim.municipality_code,
+                    name=claim.school_name or claim.school_code,
+                )
+            )
+    session.flush()
 
 
 def _sync_guardianships(session: Session, guardian: Person, identity: Identity) -> None:

@@ -21,6 +21,7 @@ class RoleClaim:
     school_code: str | None = None
     group: str | None = None
     class_level: int | None = None
+    school_name: str | None = None  # when the directory states it
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

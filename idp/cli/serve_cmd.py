@@ -13,6 +13,10 @@ from idp.cli.context import CliContext, pass_cli
 @pass_cli
 def command(cli: CliContext, host: str, port: int) -> None:
     """Run the broker with Werkzeug's development server (PORT overrides the port)."""
+    import logging
+
+    # Werkzeug's own request lines carry query strings; ours (digione.access) carry paths only.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = cli.app()
     cfg = cli.config()
     if cfg.production:

@@ -1,0 +1,1 @@
+"""Password sign-in support: throttling of failed attempts."""

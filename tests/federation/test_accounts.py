@@ -1,0 +1,71 @@
+"""Provisioning: the broker's view follows the directory at every sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from federation.accounts import provision
+from federation.models import CityIdentity, Guardianship, Person
+from federation.profile import Identity, RoleClaim
+from idp.db import db
+
+CHILD = Identity(
+    city="vantaa",
+    municipality_code="092",
+    subject="kid",
+    given_name="Venla",
+    family_name="Testi",
+    learner_id="1.2.246.562.24.99999999901",
+    roles=(RoleClaim("learner", "092", "03628", "4C", 4),),
+)
+PARENT = Identity(
+    city="vantaa",
+    municipality_code="092",
+    subject="parent",
+    given_name="Kimmo",
+    family_name="Testi",
+    roles=(RoleClaim("guardian", "092"),),
+    children=(CHILD.learner_id,),
+)
+
+
+def _active_guardianships() -> list[Guardianship]:
+    return list(db.session.scalars(select(Guardianship).where(Guardianship.ended_at.is_(None))))
+
+
+def test_a_removed_guardianship_is_ended_with_its_time_not_deleted(app):
+    with app.app_context():
+        provision(db.session, CHILD)
+        provision(db.session, PARENT)
+        db.session.commit()
+        assert len(_active_guardianships()) == 1
+        provision(db.session, replace(PARENT, children=()))
+        db.session.commit()
+        assert _active_guardianships() == []
+        [ended] = db.session.scalars(select(Guardianship)).all()
+        assert ended.ended_at is not None and ended.ended_at >= ended.started_at
+
+
+def test_roles_are_replaced_and_profile_refreshed(app):
+    with app.app_context():
+        provision(db.session, CHILD)
+        moved_up = replace(
+            CHILD, family_name="Uusi", roles=(RoleClaim("learner", "092", "03628", "5C", 5),)
+        )
+        link = provision(db.session, moved_up)
+        db.session.commit()
+        assert [(r.group, r.class_level) for r in link.roles] == [("5C", 5)]
+        assert link.person.family_name == "Uusi"
+
+
+def test_the_same_learner_id_in_two_cities_is_one_person(app):
+    with app.app_context():
+        provision(db.session, CHILD)
+        in_espoo = replace(CHILD, city="espoo", municipality_code="049", subject="venla.t")
+        provision(db.session, in_espoo)
+        db.session.commit()
+        assert db.session.scalar(select(db.func.count()).select_from(Person)) == 1
+        cities = db.session.scalars(select(CityIdentity.city).order_by(CityIdentity.city)).all()
+        assert cities == ["espoo", "vantaa"]
