@@ -6,8 +6,12 @@ session), the earlier choice, the browser's Accept-Language, the configured defa
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request, session, url_for
 from flask_babel import Babel, get_locale, lazy_gettext
+
+from idp.security import safe_next
 
 LOCALES = ("fi", "sv", "en")
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -36,8 +40,22 @@ def select_locale() -> str:
     return config_of(current_app).settings.ui.default_locale
 
 
+def lang_url(code: str) -> str:
+    """This page's address in another language, keeping its other query parameters."""
+    args = request.args.to_dict()
+    args["lang"] = code
+    if "next" in args and not safe_next(args["next"]):
+        del args["next"]
+    if request.endpoint and request.url_rule and "GET" in (request.url_rule.methods or ()):
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return "?" + urlencode(args)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_domain="messages")
     app.jinja_env.globals.update(
-        LANGUAGE_NAMES=LANGUAGE_NAMES, ROLE_NAMES=ROLE_NAMES, get_locale=get_locale
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        ROLE_NAMES=ROLE_NAMES,
+        get_locale=get_locale,
+        lang_url=lang_url,
     )

@@ -18,6 +18,15 @@ CSP = (
 )
 
 
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this broker: never another host (open redirect, RFC 9700 4.11)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ch in target for ch in "\r\n\t\\"):
+        return None
+    return target
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     secure = app.config["SESSION_COOKIE_SECURE"]

@@ -25,7 +25,8 @@ from federation.connector import (
 from idp.db import db
 from idp.login.throttle import Throttle
 from idp.pages import bp
-from idp.pages.context import city_name, config, safe_next, signed_in
+from idp.pages.context import city_name, config, signed_in
+from idp.security import safe_next
 from idp.sso import session as sso
 
 log = logging.getLogger("digione.signin")

@@ -175,3 +175,8 @@ def test_no_personal_data_or_secrets_in_the_logs(seeded, caplog):
     assert "signed in" in text and "sign-in failed" in text
     for secret in ("pupil1", "wrong-password-123", "Aino", "Virtanen", "1.2.246.562.24", token):
         assert secret not in text
+
+
+def test_language_links_keep_the_page_and_its_next(client):
+    html = client.get("/login/oulu?next=/me").get_data(as_text=True)
+    assert 'href="/login/oulu?next=/me&amp;lang=sv"' in html
