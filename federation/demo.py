@@ -20,7 +20,7 @@ from federation.models import School
 from idp.settings import Config
 from idp.settings.schema import DemoPerson
 
-DEMO_PASSWORD = "demo"  # noqa: S105 - the published demo contract
+DEMO_PASSWORD = "demo"
 
 
 def birthdate_for(person: DemoPerson, today: date) -> date:

@@ -17,7 +17,7 @@ from idp.settings import Config, load_config
 DIGIONE = "digione"
 
 
-def _read_or_create_secret(path: Path) -> str:
+def read_or_create_secret(path: Path) -> str:
     """A development secret kept in the instance folder, created 0600 on first use."""
     if path.exists():
         return path.read_text().strip()
@@ -52,7 +52,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     development = settings.server.mode == "development"
 
     app.config.update(
-        SECRET_KEY=settings.server.secret_key or _read_or_create_secret(instance / "secret.key"),
+        SECRET_KEY=settings.server.secret_key or read_or_create_secret(instance / "secret.key"),
         SQLALCHEMY_DATABASE_URI=settings.database.url or f"sqlite:///{instance / 'digione.sqlite'}",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_NAME="digione",
@@ -71,6 +71,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
 
     from idp import i18n, logs, security
     from idp.health import bp as health_bp
+    from idp.oidc import init_app as init_oidc
     from idp.pages import bp as pages_bp
     from keys.app import init_app as init_keys
 
@@ -81,6 +82,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     security.init_app(app)
     i18n.init_app(app)
     init_keys(app)
+    init_oidc(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
     return app

@@ -86,8 +86,15 @@ class _KeysState:
 
 def init_app(app: Flask) -> None:
     """Register the JWKS endpoint; keys are loaded lazily, on first use."""
-    app.extensions[EXTENSION] = _KeysState(app)
+    state = app.extensions[EXTENSION] = _KeysState(app)
     app.register_blueprint(bp)
+
+    @app.before_request
+    def _maintain_keys() -> None:
+        """Upkeep before the request writes anything: on SQLite a second writer would wait
+        for the request's own transaction."""
+        if request.endpoint not in ("health.healthz", "static"):
+            state.maintain()
 
 
 def key_store(maintain: bool = True) -> KeyStore:

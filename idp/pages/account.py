@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from federation.models import Guardianship, Person
 from idp.db import db
+from idp.oidc.logout import end_everywhere
 from idp.pages import bp
 from idp.pages.context import city_name, config, signed_in
-from idp.sso import session as sso
 
 log = logging.getLogger("digione.signin")
 
@@ -43,10 +43,9 @@ def me():
 @bp.post("/logout")
 def logout():
     settings = config().settings.session
-    token = request.cookies.get(settings.cookie_name)
-    if token:
-        sso.end(db.session, token)
-        db.session.commit()
+    current = signed_in()
+    if current is not None:
+        end_everywhere(current)
         log.info("signed out")
     flash(_("You have signed out."))
     response = redirect(url_for("pages.chooser"))

@@ -30,7 +30,7 @@ from idp.security import safe_next
 from idp.sso import session as sso
 
 log = logging.getLogger("digione.signin")
-ACR_PASSWORD = "urn:digione:loa:password"  # noqa: S105 - an ACR name, not a secret
+ACR_PASSWORD = "urn:digione:loa:password"
 
 
 @bp.get("/")

@@ -147,6 +147,10 @@ def _production_problems(settings: Settings, source: str) -> list[str]:
         problems.append(
             f"{source}: server.secret_key: production needs a secret of at least 32 characters"
         )
+    if len(settings.oidc.pairwise_secret) < 32:
+        problems.append(
+            f"{source}: oidc.pairwise_secret: production needs a secret of at least 32 characters"
+        )
     url = settings.database.url
     if not url or url.startswith("sqlite"):
         problems.append(f"{source}: database.url: production needs PostgreSQL, not SQLite")

@@ -59,6 +59,20 @@ class PasswordSettings(_Strict):
     parallelism: Annotated[int, Field(ge=1, le=16)] = 2
 
 
+class OidcSettings(_Strict):
+    """The OpenID Connect provider (idp/oidc): lifetimes and pairwise subjects."""
+
+    code_seconds: Annotated[int, Field(ge=10, le=600)] = 60
+    access_token_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    id_token_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # Keys the pairwise subject identifiers (OIDC Core 8.1). Changing it changes every pairwise
+    # ``sub``. Empty in development: generated into the instance folder.
+    pairwise_secret: str = ""
+    # Dynamic client registration (RFC 7591) for holders of an initial access token.
+    registration: bool = True
+
+
 class DemoSettings(_Strict):
     enabled: bool = True
 
@@ -85,6 +99,7 @@ class Settings(_Strict):
     session: SessionSettings = SessionSettings()
     login: LoginSettings = LoginSettings()
     passwords: PasswordSettings = PasswordSettings()
+    oidc: OidcSettings = OidcSettings()
     demo: DemoSettings = DemoSettings()
     logging: LoggingSettings = LoggingSettings()
     ui: UiSettings = UiSettings()

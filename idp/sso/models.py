@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String
@@ -15,6 +16,10 @@ class SsoSession(Base):
     __tablename__ = "sso_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie token
+    # The public session id: the ID token's ``sid`` and back-channel logout's key.
+    sid: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(24)
+    )
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     identity_id: Mapped[str] = mapped_column(ForeignKey("city_identities.id", ondelete="CASCADE"))
     city: Mapped[str] = mapped_column(String(32))

@@ -134,7 +134,8 @@ def test_production_refuses_demo_http_sqlite_and_missing_secrets(folder: Path):
     assert "master.key: production needs a master key" in joined
     assert "server.secret_key: production needs a secret" in joined
     assert "database.url: production needs PostgreSQL, not SQLite" in joined
-    assert len(lines) == 5
+    assert "oidc.pairwise_secret: production needs a secret" in joined
+    assert len(lines) == 6
 
 
 def test_a_proper_production_configuration_loads(folder: Path):
@@ -147,6 +148,7 @@ def test_a_proper_production_configuration_loads(folder: Path):
             "DIGIONE_MASTER_KEY": GOOD_KEY,
             "DIGIONE_DATABASE_URL": "postgresql+psycopg://digione@db/digione",
             "DIGIONE_DEMO_ENABLED": "false",
+            "DIGIONE_OIDC_PAIRWISE_SECRET": "p" * 40,
         },
     )
     assert cfg.production and cfg.demo == {}

@@ -1,0 +1,103 @@
+"""Reading DigiOne's own tokens back: JWT access tokens (RFC 9068 section 4) and refresh tokens,
+for userinfo, introspection and revocation. Every check of the CHECKLISTS.md JWT list applies:
+only our published keys (by kid; never keys carried in the token), only RS256/ES256, typ
+at+jwt, issuer, audience, expiry, then revocation by jti or by family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+from sqlalchemy import select
+
+from federation.models import Person
+from idp.db import db, utcnow
+from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily
+from idp.oidc.tokens import digest
+from keys.app import key_store
+
+ALGORITHMS = ["RS256", "ES256"]
+FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
+
+
+class AccessTokenError(Exception):
+    """The token is not a live access token of this broker (the message says why)."""
+
+
+@dataclass
+class AccessGrant:
+    claims: dict
+    family: TokenFamily | None
+    person: Person | None
+
+    @property
+    def scopes(self) -> list[str]:
+        return (self.claims.get("scope") or "").split()
+
+    @property
+    def client_id(self) -> str:
+        return self.claims["client_id"]
+
+
+def decode_access_token(token: str, issuer: str, audience: str | None = None) -> dict:
+    """Verify an access token's signature and claims; raise AccessTokenError."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise AccessTokenError("not a JWT") from exc
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in ("at+jwt", "application/at+jwt"):
+        raise AccessTokenError("not an access token (typ)")
+    if FORBIDDEN_HEADERS & header.keys() or header.get("alg") not in ALGORITHMS:
+        raise AccessTokenError("unacceptable header")
+    key = _published_key(header.get("kid"))
+    if key is None:
+        raise AccessTokenError("unknown signing key")
+    try:
+        return jwt.decode(
+            token,
+            key=key,
+            algorithms=[header["alg"]],
+            issuer=issuer,
+            audience=audience,
+            options={
+                "require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"],
+                "verify_aud": audience is not None,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise AccessTokenError(str(exc)) from exc
+
+
+def _published_key(kid) -> jwt.PyJWK | None:
+    """A key of our JWKS (rs256 and es256 uses only: not the SAML or audit keys)."""
+    if not isinstance(kid, str):
+        return None
+    jwk = next((k for k in key_store().public_jwks()["keys"] if k.get("kid") == kid), None)
+    return jwt.PyJWK(jwk) if jwk else None
+
+
+def read_access_token(token: str, provider, audience: str | None = None) -> AccessGrant:
+    """A live access token: signature and claims valid, neither it nor its family revoked."""
+    claims = decode_access_token(token, provider.issuer, audience)
+    record = db.session.get(AccessTokenRecord, claims["jti"])
+    family = None
+    if record is not None:
+        if record.revoked_at is not None:
+            raise AccessTokenError("revoked")
+        if record.family_id:
+            family = db.session.get(TokenFamily, record.family_id)
+            if family is None or family.revoked_at is not None:
+                raise AccessTokenError("revoked")
+    person = db.session.get(Person, family.person_id) if family and family.person_id else None
+    return AccessGrant(claims, family, person)
+
+
+def read_refresh_token(token: str) -> RefreshToken | None:
+    """A live refresh token (unused, unexpired, family not revoked), or None."""
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    if row.family.revoked_at is not None:
+        return None
+    return row

@@ -1,0 +1,91 @@
+"""Token (RFC 6749 3.2), userinfo (OIDC Core 5.3), introspection (RFC 7662) and revocation
+(RFC 7009) endpoints. Errors are OAuth JSON errors, never pages; responses are not cached."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from idp.db import db
+from idp.oidc.access import AccessTokenError, read_access_token
+from idp.oidc.claims import claims_for
+from idp.security import csrf
+
+bp = Blueprint("oidc_api", __name__, url_prefix="/oidc")
+csrf.exempt(bp)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _state():
+    return current_app.extensions["digione.oidc"]
+
+
+@bp.post("/token")
+def token():
+    response = _state().server.create_token_response()
+    db.session.commit()  # a spent code or refresh token stays spent, success or not
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _bearer_error(error: str, description: str, status: int = 401):
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer error="{error}", error_description="{description}"'
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    from_header = value.strip() if scheme.lower() == "bearer" else None
+    from_body = request.form.get("access_token") if request.method == "POST" else None
+    if from_header and from_body:
+        return None  # RFC 6750 section 2: exactly one method
+    return from_header or from_body
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo():
+    """Claims about the person the access token was issued for (Core 5.3), by its scopes."""
+    token = _bearer_token()
+    if not token:
+        response = _bearer_error("invalid_request", "Send the access token as a Bearer token.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="DigiOne"'
+        return response
+    state = _state()
+    try:
+        grant = read_access_token(token, state.provider, audience=state.provider.issuer)
+    except AccessTokenError as exc:
+        return _bearer_error("invalid_token", str(exc))
+    if grant.person is None or "openid" not in grant.scopes:
+        return _bearer_error("insufficient_scope", "The token was not issued with openid.", 403)
+    body = {"sub": grant.claims["sub"]}
+    body.update(
+        claims_for(
+            db.session,
+            grant.person,
+            grant.scopes,
+            municipality_names=state.provider.municipalities,
+        )
+    )
+    response = jsonify(body)
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.post("/introspect")
+def introspect():
+    response = _state().server.create_endpoint_response("introspection")
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.post("/revoke")
+def revoke():
+    response = _state().server.create_endpoint_response("revocation")
+    db.session.commit()
+    response.headers.update(NO_STORE)
+    return response

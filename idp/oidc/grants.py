@@ -1,0 +1,173 @@
+"""Authlib grants over DigiOne's storage: authorization code with PKCE S256 (RFC 6749 4.1,
+RFC 7636), refresh token with rotation and reuse detection (RFC 6749 6, RFC 9700 4.14.2) and
+client credentials (RFC 6749 4.4). Tokens are minted by idp.oidc.tokens, not by Authlib.
+
+A code or refresh token is claimed with one conditional UPDATE, so of two exchanges racing
+each other exactly one wins; the loser is treated as a replay and revokes what the winner got.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from sqlalchemy import select, update
+
+from federation.models import Person
+from idp.db import utcnow
+from idp.oidc.models import AuthorizationCode, RefreshToken, TokenFamily, new_id
+from idp.oidc.tokens import Authentication, digest
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+class S256Only(CodeChallenge):
+    """PKCE with S256 only: ``plain`` is refused (RFC 9700 section 2.1.1)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+
+class CodeView:
+    """Authlib's view of a claimed authorization code row."""
+
+    def __init__(self, row: AuthorizationCode, family: TokenFamily):
+        self.row, self.family = row, family
+        self.code_challenge = row.code_challenge
+        self.code_challenge_method = row.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+
+class RefreshView:
+    """Authlib's view of a claimed refresh token."""
+
+    def __init__(self, row: RefreshToken):
+        self.row, self.family = row, row.family
+
+    def check_client(self, client) -> bool:
+        return self.family.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.family.scope
+
+
+def revoke_family(session, family_id: str | None, reason: str) -> None:
+    if family_id:
+        session.execute(
+            update(TokenFamily)
+            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+
+
+def _authentication(session, family: TokenFamily) -> Authentication:
+    return Authentication(
+        person=session.get(Person, family.person_id),
+        sid=family.sid,
+        auth_time=family.auth_time,
+        acr=family.acr,
+        amr=list(family.amr or []),
+    )
+
+
+class MintingGrant:
+    """Hands token creation to the provider (``server.provider``) with the grant's context."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):  # fmt: skip
+        return self.server.provider.mint(self, user, scope, include_refresh_token)
+
+
+class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
+    def save_authorization_code(self, code: str, request) -> None:
+        self.server.provider.save_code(code, request)
+
+    def query_authorization_code(self, code: str, client) -> CodeView | None:
+        session = self.server.provider.session
+        now, family_id = utcnow(), new_id()
+        claimed = session.execute(
+            update(AuthorizationCode)
+            .where(
+                AuthorizationCode.code_hash == digest(code),
+                AuthorizationCode.client_id == client.client_id,
+                AuthorizationCode.used_at.is_(None),
+                AuthorizationCode.expires_at > now,
+            )
+            .values(used_at=now, family_id=family_id)
+        ).rowcount
+        row = session.get(AuthorizationCode, digest(code))
+        if claimed != 1:
+            if row is not None and row.client_id == client.client_id and row.used_at:
+                revoke_family(session, row.family_id, "code_reuse")
+            return None
+        family = TokenFamily(
+            id=family_id,
+            client_id=row.client_id,
+            person_id=row.person_id,
+            sid=row.sid,
+            scope=row.scope,
+            claims_request=row.claims_request,
+            auth_time=row.auth_time,
+            acr=row.acr,
+            amr=row.amr,
+        )
+        session.add(family)
+        session.flush()
+        return CodeView(row, family)
+
+    def delete_authorization_code(self, authorization_code: CodeView) -> None:
+        """Nothing to do: the code was spent when it was claimed."""
+
+    def authenticate_user(self, authorization_code: CodeView) -> Authentication:
+        return _authentication(self.server.provider.session, authorization_code.family)
+
+
+class RefreshGrant(MintingGrant, grants.RefreshTokenGrant):
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshView | None:
+        session = self.server.provider.session
+        now, token_hash = utcnow(), digest(refresh_token)
+        client_id = self.request.client.client_id  # authenticated before this is called
+        live = select(TokenFamily.id).where(
+            TokenFamily.revoked_at.is_(None), TokenFamily.client_id == client_id
+        )
+        claimed = session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.expires_at > now,
+                RefreshToken.family_id.in_(live),
+            )
+            .values(used_at=now)
+        ).rowcount
+        row = session.get(RefreshToken, token_hash)
+        if claimed != 1:
+            if row is not None and row.used_at and row.family.client_id == client_id:
+                revoke_family(session, row.family_id, "refresh_reuse")
+            return None
+        return RefreshView(row)
+
+    def authenticate_user(self, refresh_token: RefreshView) -> Authentication | None:
+        if refresh_token.family.person_id is None:
+            return None
+        return _authentication(self.server.provider.session, refresh_token.family)
+
+    def revoke_old_credential(self, refresh_token: RefreshView) -> None:
+        """Nothing to do: the token was spent when it was claimed (rotation)."""
+
+
+class ClientCredentialsGrant(MintingGrant, grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]
+
+    def validate_token_request(self) -> None:
+        if "openid" in (self.request.payload.scope or "").split():
+            raise InvalidRequestError("The 'openid' scope needs a signed-in person.")
+        super().validate_token_request()

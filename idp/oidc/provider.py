@@ -1,0 +1,117 @@
+"""The provider behind Authlib's server: storage of codes and minting of token responses.
+
+One instance per app; everything request-scoped goes through ``db.session``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from idp.db import db, utcnow
+from idp.oidc.claims import claims_for
+from idp.oidc.models import AuthorizationCode, Client, TokenFamily
+from idp.oidc.tokens import Authentication, TokenMinter, digest
+from idp.settings import Config
+from keys.app import key_store
+
+OIDC_ONLY = frozenset({"openid", "offline_access", "profile", "email"})
+
+
+class Provider:
+    def __init__(self, app: Flask, cfg: Config, pairwise_secret: bytes):
+        self.app, self.cfg, self.pairwise_secret = app, cfg, pairwise_secret
+        self.settings = cfg.settings.oidc
+        self.issuer = cfg.settings.server.issuer.rstrip("/")
+        self.municipalities = {city.municipality_code: city.name.fi for city in cfg.cities.values()}
+
+    @property
+    def session(self):
+        return db.session
+
+    def minter(self) -> TokenMinter:
+        return TokenMinter(
+            db.session,
+            key_store(),
+            self.settings,
+            issuer=self.issuer,
+            pairwise_secret=self.pairwise_secret,
+        )
+
+    def audience(self, client: Client, request) -> str:
+        """The resource (RFC 8707) the client asked for, if registered for it; else the
+        issuer, whose userinfo endpoint accepts the token."""
+        resource = request.form.get("resource") if request.form else None
+        if resource and resource in client.client_metadata.get("resources", []):
+            return resource
+        return self.issuer
+
+    def save_code(self, code: str, request) -> None:
+        """Store a new authorization code (hashed) with what the token exchange will need."""
+        auth: Authentication = request.user
+        data = request.payload.data
+        now = utcnow()
+        db.session.add(
+            AuthorizationCode(
+                code_hash=digest(code),
+                client_id=request.client.client_id,
+                person_id=auth.person.id,
+                sid=auth.sid,
+                redirect_uri=request.payload.redirect_uri
+                or request.client.get_default_redirect_uri(),
+                scope=request.scope or "",
+                nonce=data.get("nonce"),
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data.get("code_challenge_method", "S256"),
+                claims_request=getattr(request, "claims_request", None),
+                claims_locales=data.get("claims_locales"),
+                auth_time=auth.auth_time,
+                acr=auth.acr,
+                amr=auth.amr,
+                expires_at=now + timedelta(seconds=self.settings.code_seconds),
+            )
+        )
+
+    def mint(self, grant, user, scope: str | None, include_refresh: bool) -> dict:
+        """The token response (RFC 6749 5.1) for a validated grant."""
+        client: Client = grant.request.client
+        minter = self.minter()
+        audience = self.audience(client, grant.request)
+        if grant.GRANT_TYPE == "client_credentials":
+            wanted = (scope or "").split() or client.scopes
+            granted = " ".join(s for s in wanted if s in client.scopes and s not in OIDC_ONLY)
+            access = minter.access_token(client, granted, audience=audience)
+            return {
+                "token_type": "Bearer",
+                "access_token": access.token,
+                "expires_in": access.expires_in,
+                "scope": granted,
+            }
+        view = getattr(grant.request, "authorization_code", None) or grant.request.refresh_token
+        family: TokenFamily = view.family
+        scope = scope or family.scope
+        access = minter.access_token(client, scope, audience=audience, auth=user, family=family)
+        token = {
+            "token_type": "Bearer",
+            "access_token": access.token,
+            "expires_in": access.expires_in,
+            "scope": scope,
+        }
+        if include_refresh and client.check_grant_type("refresh_token"):
+            token["refresh_token"] = minter.refresh_token(family)
+        scopes = scope.split()
+        if "openid" in scopes:
+            wanted = set((family.claims_request or {}).get("id_token") or {})
+            extra = claims_for(
+                db.session,
+                user.person,
+                scopes,
+                only=wanted,
+                municipality_names=self.municipalities,
+            )
+            nonce = view.row.nonce if isinstance(view.row, AuthorizationCode) else None
+            token["id_token"] = minter.id_token(
+                client, user, nonce=nonce, access_token=access.token, extra=extra
+            )
+        return token

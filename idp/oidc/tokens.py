@@ -1,0 +1,172 @@
+"""Minting tokens: JWT access tokens (RFC 9068), ID tokens (OIDC Core 2, 3.1.3.6) and opaque
+refresh tokens in families (RFC 9700 section 4.14.2), all signed by keys/ KeyStore."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from federation.models import Person
+from idp.db import utcnow
+from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
+from idp.oidc.subject import subject_for
+from idp.settings.schema import OidcSettings
+from keys.store import KeyStore
+
+ALG_USE = {"RS256": "rs256", "ES256": "es256"}
+
+
+def digest(value: str) -> str:
+    """SHA-256 hex of a high-entropy secret (codes, refresh tokens, client secrets)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash (Core 3.1.3.6): left half of the SHA-256 digest, base64url."""
+    assert alg in ALG_USE  # both RS256 and ES256 use SHA-256
+    left = hashlib.sha256(value.encode("ascii")).digest()[:16]
+    return base64.urlsafe_b64encode(left).rstrip(b"=").decode()
+
+
+@dataclass
+class Authentication:
+    """The sign-in a grant rests on: who, in which SSO session, when and how."""
+
+    person: Person
+    sid: str | None
+    auth_time: datetime
+    acr: str | None
+    amr: list[str] = field(default_factory=list)
+
+    def get_user_id(self) -> str:  # Authlib's user protocol
+        return self.person.id
+
+
+@dataclass
+class Minted:
+    token: str
+    jti: str
+    expires_in: int
+
+
+class TokenMinter:
+    """Signs and records tokens for one request."""
+
+    def __init__(
+        self,
+        session: Session,
+        keys: KeyStore,
+        settings: OidcSettings,
+        *,
+        issuer: str,
+        pairwise_secret: bytes,
+    ):
+        self.session, self.keys, self.settings = session, keys, settings
+        self.issuer, self.pairwise_secret = issuer, pairwise_secret
+
+    def subject(self, person: Person, client: Client) -> str:
+        return subject_for(
+            person.id, client.client_metadata, client.client_id, self.pairwise_secret
+        )
+
+    def _alg(self, client: Client, name: str) -> str:
+        return client.client_metadata.get(name) or "RS256"
+
+    def access_token(
+        self,
+        client: Client,
+        scope: str,
+        *,
+        audience: str | list[str],
+        auth: Authentication | None = None,
+        family: TokenFamily | None = None,
+    ) -> Minted:
+        """An RFC 9068 access token; recorded when it belongs to a family (so it can be
+        revoked with it and the userinfo endpoint can find whose it is)."""
+        lifetime = int(
+            client.client_metadata.get("access_token_lifetime")
+            or self.settings.access_token_seconds
+        )
+        now = utcnow()
+        jti = secrets.token_urlsafe(16)
+        claims = {
+            "iss": self.issuer,
+            "sub": self.subject(auth.person, client) if auth else client.client_id,
+            "aud": audience,
+            "client_id": client.client_id,
+            "iat": int(now.timestamp()),
+            "exp": int(now.timestamp()) + lifetime,
+            "jti": jti,
+            "scope": scope,
+        }
+        if auth:
+            claims["auth_time"] = int(auth.auth_time.timestamp())
+            if auth.acr:
+                claims["acr"] = auth.acr
+        alg = self._alg(client, "access_token_signed_response_alg")
+        token = self.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})
+        if family is not None:
+            self.session.add(
+                AccessTokenRecord(
+                    jti=jti,
+                    family_id=family.id,
+                    client_id=client.client_id,
+                    expires_at=now + timedelta(seconds=lifetime),
+                )
+            )
+        return Minted(token, jti, lifetime)
+
+    def id_token(
+        self,
+        client: Client,
+        auth: Authentication,
+        *,
+        nonce: str | None = None,
+        access_token: str | None = None,
+        extra: dict | None = None,
+    ) -> str:
+        """An ID token (Core 2) for ``client``, with at_hash when an access token goes with it."""
+        now = int(utcnow().timestamp())
+        alg = self._alg(client, "id_token_signed_response_alg")
+        claims = dict(extra or {})
+        claims.update(
+            {
+                "iss": self.issuer,
+                "sub": self.subject(auth.person, client),
+                "aud": client.client_id,
+                "azp": client.client_id,
+                "iat": now,
+                "exp": now + self.settings.id_token_seconds,
+                "auth_time": int(auth.auth_time.timestamp()),
+            }
+        )
+        if auth.acr:
+            claims["acr"] = auth.acr
+        if auth.amr:
+            claims["amr"] = list(auth.amr)
+        if auth.sid:
+            claims["sid"] = auth.sid
+        if nonce:
+            claims["nonce"] = nonce
+        if access_token:
+            claims["at_hash"] = half_hash(access_token, alg)
+        return self.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "JWT"})
+
+    def refresh_token(self, family: TokenFamily) -> str:
+        """A new opaque refresh token in ``family``; only its digest is stored."""
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        self.session.add(
+            RefreshToken(
+                token_hash=digest(token),
+                family_id=family.id,
+                issued_at=now,
+                expires_at=now + timedelta(days=self.settings.refresh_token_days),
+            )
+        )
+        return token
