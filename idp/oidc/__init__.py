@@ -55,3 +55,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(end_session.bp)
     app.register_blueprint(registration.bp)
     app.jinja_env.globals.update(SCOPE_TEXTS=SCOPE_TEXTS, client_name=client_name)
+    app.jinja_env.filters["scope_text"] = lambda scope: SCOPE_TEXTS.get(scope, scope)

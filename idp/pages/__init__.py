@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from idp.pages import account, errors, signin  # noqa: E402, F401  (registers the views)
+from idp.pages import account, approvals, errors, signin  # noqa: E402, F401  (registers the views)

@@ -12,6 +12,7 @@ from federation.models import Guardianship, Person
 from idp.db import db
 from idp.oidc.logout import end_everywhere
 from idp.pages import bp
+from idp.pages.approvals import approvals_of
 from idp.pages.context import city_name, config, signed_in
 
 log = logging.getLogger("digione.signin")
@@ -37,6 +38,7 @@ def me():
         city=cfg.cities.get(current.city),
         city_name=city_name,
         children=children,
+        approvals=approvals_of(current.person_id),
     )
 
 

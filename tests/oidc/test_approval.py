@@ -74,3 +74,17 @@ def test_approval_form_needs_its_csrf_token(seeded, rp):
     query = re.search(r'name="query" value="([^"]+)"', html).group(1).replace("&amp;", "&")
     forged = browser.post("/oidc/approve", data={"query": query, "decision": "allow"})
     assert forged.status_code == 400
+
+
+def test_the_person_reviews_and_withdraws_an_approval(seeded, rp):
+    browser = signed_in_browser(seeded)
+    page, _ = _ask(browser, rp)
+    browser.get(_answer(browser, page, "allow").headers["Location"])
+    me = browser.get("/me?lang=en").get_data(as_text=True)
+    assert "Services you have allowed" in me and "Your school, group and class level" in me
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', me).group(1)
+    done = browser.post(f"/me/approvals/{rp.client_id}/withdraw", data={"csrf_token": csrf})
+    assert done.status_code == 302
+    assert "Services you have allowed" not in browser.get("/me").get_data(as_text=True)
+    asked_again, _ = _ask(browser, rp)
+    assert asked_again.status_code == 200  # the approval page again
