@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -14,7 +14,18 @@ from idp.pages import bp
 log = logging.getLogger("digione.errors")
 
 
+API_PREFIXES = ("/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
+                "/oidc/register", "/.well-known/", "/jwks.json")  # fmt: skip
+
+
 def _page(status: int, title: str, detail: str):
+    if request.path.startswith(API_PREFIXES):
+        # Machines get OAuth-style JSON errors (RFC 6749 5.2), never an HTML page.
+        error = "server_error" if status >= 500 else "invalid_request"
+        response = jsonify(error=error, error_description=str(title))
+        response.status_code = status
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 

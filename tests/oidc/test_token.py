@@ -258,3 +258,12 @@ def test_grant_type_not_registered_is_unauthorized_client(seeded, rp):
 def test_get_is_not_allowed_at_the_token_endpoint(seeded):
     response = seeded.test_client().get("/oidc/token")
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path", ["/oidc/token", "/oidc/introspect", "/oidc/revoke", "/oidc/register"]
+)
+def test_api_errors_are_json_not_pages(seeded, path):
+    response = seeded.test_client().put(path)
+    assert response.status_code == 405
+    assert response.is_json and response.json["error"] == "invalid_request"
