@@ -6,7 +6,7 @@ idp/ and consent/ only ever see Person rows made from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 ROLES = ("learner", "teacher", "staff", "principal", "guardian")
@@ -45,3 +45,19 @@ class Identity:
     roles: tuple[RoleClaim, ...] = ()
     children: tuple[str, ...] = field(default=())  # learner ids of the person's wards
     permissions: tuple[str, ...] = ()  # broker permissions in this city, e.g. consent_admin
+
+
+def identity_to_dict(identity: Identity) -> dict:
+    """A JSON-safe form of an Identity (to park a sign-in between two requests)."""
+    data = asdict(identity)
+    data["birthdate"] = identity.birthdate.isoformat() if identity.birthdate else None
+    return data
+
+
+def identity_from_dict(data: dict) -> Identity:
+    values = dict(data)
+    values["birthdate"] = date.fromisoformat(data["birthdate"]) if data.get("birthdate") else None
+    values["roles"] = tuple(RoleClaim(**role) for role in data.get("roles", ()))
+    values["children"] = tuple(data.get("children", ()))
+    values["permissions"] = tuple(data.get("permissions", ()))
+    return Identity(**values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, UTCDateTime
@@ -17,3 +17,22 @@ class LoginFailures(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UpstreamLogin(Base):
+    """A sign-in in progress at a city's SAML or OpenID Connect directory.
+
+    Kept server-side because a SAML answer arrives as a cross-site POST, which carries none of
+    the browser's SameSite=Lax cookies: the answer is checked and parked here, then the browser
+    is sent to a same-site URL where its session proves it started this sign-in."""
+
+    __tablename__ = "upstream_logins"
+
+    handle: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str] = mapped_column(String(32))
+    binding_hash: Mapped[str] = mapped_column(String(64))
+    connector_state: Mapped[dict] = mapped_column(JSON, default=dict)
+    next_url: Mapped[str | None] = mapped_column(Text)
+    identity: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -44,7 +44,7 @@ def metadata(issuer: str, registration: bool) -> dict:
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["fi", "sv", "en"],
         "claims_locales_supported": ["fi", "sv", "en"],
-        "acr_values_supported": ["urn:digione:loa:password"],
+        "acr_values_supported": ["urn:digione:loa:password", "urn:digione:loa:federated"],
         "service_documentation": f"{issuer}/docs/connect-your-service",
     }
     if registration:

@@ -8,29 +8,26 @@ from flask import (
     abort,
     current_app,
     make_response,
-    redirect,
     render_template,
     request,
-    session,
-    url_for,
 )
 
-from federation.accounts import provision
 from federation.connector import (
     AccountLocked,
     DirectoryUnavailable,
     PasswordConnector,
+    RedirectConnector,
     connector_for,
 )
 from idp.db import db
 from idp.login.throttle import Throttle
 from idp.pages import bp
+from idp.pages.complete import ACR_PASSWORD, complete_sign_in
 from idp.pages.context import city_name, config, signed_in
+from idp.pages.upstream import begin_upstream
 from idp.security import safe_next
-from idp.sso import session as sso
 
 log = logging.getLogger("digione.signin")
-ACR_PASSWORD = "urn:digione:loa:password"
 
 
 @bp.get("/")
@@ -52,6 +49,9 @@ def login(slug: str):
     if city is None:
         abort(404)
     next_url = safe_next(request.values.get("next"))
+    connector = connector_for(city, db.session, cfg.settings)
+    if isinstance(connector, RedirectConnector):
+        return begin_upstream(slug, connector, next_url)
     error, status, username = None, 200, ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
@@ -64,7 +64,6 @@ def login(slug: str):
         elif not username or not password:
             error, status = ("missing", 0), 400
         else:
-            connector = connector_for(city, db.session, cfg.settings)
             assert isinstance(connector, PasswordConnector)
             try:
                 identity = connector.authenticate(username, password)
@@ -79,7 +78,7 @@ def login(slug: str):
                 log.info("sign-in failed", extra={"event": {"city": slug}})
                 error, status = ("invalid", 0), 401
             elif identity is not None:
-                return _signed_in(cfg, slug, identity, throttle, keys, next_url)
+                return _signed_in(slug, identity, throttle, keys, next_url)
     response = make_response(
         render_template(
             "login.html",
@@ -96,31 +95,6 @@ def login(slug: str):
     return response
 
 
-def _signed_in(cfg, slug, identity, throttle, keys, next_url):
-    link = provision(db.session, identity)
+def _signed_in(slug, identity, throttle, keys, next_url):
     throttle.succeeded(keys)
-    settings = cfg.settings.session
-    token = sso.start(
-        db.session,
-        link,
-        settings,
-        acr=ACR_PASSWORD,
-        amr=["pwd"],
-        replaces=request.cookies.get(settings.cookie_name),
-    )
-    db.session.commit()
-    log.info("signed in", extra={"event": {"city": slug}})
-    lang = session.get("lang")
-    session.clear()  # a new CSRF token after sign-in
-    if lang:
-        session["lang"] = lang
-    response = redirect(next_url or url_for("pages.me"))
-    response.set_cookie(
-        settings.cookie_name,
-        token,
-        max_age=settings.lifetime_minutes * 60,
-        secure=cfg.settings.server.mode != "development",
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+    return complete_sign_in(slug, identity, next_url, acr=ACR_PASSWORD, amr=["pwd"])

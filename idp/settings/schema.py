@@ -10,6 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from federation.ldap.settings import LdapDirectorySettings
+from federation.oidc.settings import OidcDirectorySettings
+from federation.saml.settings import SamlDirectorySettings
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -117,7 +121,10 @@ class EmbeddedDirectory(_Strict):
     type: Literal["embedded"]
 
 
-DirectorySettings = Annotated[EmbeddedDirectory, Field(discriminator="type")]
+DirectorySettings = Annotated[
+    EmbeddedDirectory | LdapDirectorySettings | SamlDirectorySettings | OidcDirectorySettings,
+    Field(discriminator="type"),
+]
 
 
 class CitySettings(_Strict):

@@ -1,0 +1,51 @@
+"""The end of every successful sign-in, whatever the directory: provision the person, open a
+fresh single sign-on session (new token, new CSRF token) and go on."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from federation.accounts import provision
+from federation.profile import Identity
+from idp.db import db
+from idp.pages.context import config
+from idp.sso import session as sso
+
+log = logging.getLogger("digione.signin")
+ACR_PASSWORD = "urn:digione:loa:password"
+ACR_FEDERATED = "urn:digione:loa:federated"
+
+
+def complete_sign_in(
+    slug: str, identity: Identity, next_url: str | None, *, acr: str, amr: list[str]
+) -> Response:
+    cfg = config()
+    link = provision(db.session, identity)
+    settings = cfg.settings.session
+    token = sso.start(
+        db.session,
+        link,
+        settings,
+        acr=acr,
+        amr=amr,
+        replaces=request.cookies.get(settings.cookie_name),
+    )
+    db.session.commit()
+    log.info("signed in", extra={"event": {"city": slug}})
+    lang = session.get("lang")
+    session.clear()  # a new CSRF token after sign-in
+    if lang:
+        session["lang"] = lang
+    response = redirect(next_url or url_for("pages.me"))
+    response.set_cookie(
+        settings.cookie_name,
+        token,
+        max_age=settings.lifetime_minutes * 60,
+        secure=cfg.settings.server.mode != "development",
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
