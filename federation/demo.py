@@ -43,6 +43,8 @@ def seed(session: Session, cfg: Config, today: date | None = None) -> int:
     count = 0
     for slug, directory in sorted(cfg.demo.items()):
         city = cfg.cities[slug]
+        if city.directory.type != "embedded":
+            continue  # the city's people live in its own directory
         for school in directory.schools:
             row = session.get(School, school.code) or School(code=school.code)
             row.municipality_code = city.municipality_code
