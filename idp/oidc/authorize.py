@@ -135,7 +135,7 @@ def _login_redirect(params):
     that asked for the sign-in."""
     query = [(k, v) for k in params for v in params.getlist(k) if k not in RESTART_DROPS]
     back = url_for("oidc_authorize.authorize") + "?" + urlencode(query)
-    city = _city_from_hint(params.get("login_hint"))
+    city = _city_from_hint(params.get("login_hint")) or _city_from_hint(params.get("city"))
     if city:
         return redirect(url_for("pages.login", slug=city, next=back))
     return redirect(url_for("pages.chooser", next=back))

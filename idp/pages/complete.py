@@ -48,4 +48,6 @@ def complete_sign_in(
         httponly=True,
         samesite="Lax",
     )
-    return response
+    from idp.pages.signin import remember_city
+
+    return remember_city(response, slug)

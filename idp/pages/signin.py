@@ -30,12 +30,27 @@ from idp.security import safe_next
 log = logging.getLogger("digione.signin")
 
 
+LAST_CITY_COOKIE = "digione_city"
+
+
+def _matches(city, query: str) -> bool:
+    """A city matches a search in any of its languages, its slug or its municipality code."""
+    names = (city.name.fi, city.name.sv, city.name.en, city.slug, city.municipality_code)
+    return any(query in name.casefold() for name in names)
+
+
 @bp.get("/")
 def chooser():
+    query = request.args.get("q", "").strip().casefold()[:50]
     cities = sorted(config().cities.values(), key=city_name)
+    last = config().cities.get(request.cookies.get(LAST_CITY_COOKIE, ""))
+    if query:
+        cities = [city for city in cities if _matches(city, query)]
     return render_template(
         "chooser.html",
         cities=cities,
+        last=None if query else last,
+        query=request.args.get("q", "")[:50],
         city_name=city_name,
         sso=signed_in(),
         next=safe_next(request.args.get("next")),
@@ -98,3 +113,17 @@ def login(slug: str):
 def _signed_in(slug, identity, throttle, keys, next_url):
     throttle.succeeded(keys)
     return complete_sign_in(slug, identity, next_url, acr=ACR_PASSWORD, amr=["pwd"])
+
+
+def remember_city(response, slug: str):
+    """The device remembers the last city chosen (a year; not personal data: a city slug)."""
+    secure = config().settings.server.mode != "development"
+    response.set_cookie(
+        LAST_CITY_COOKIE,
+        slug,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=secure,
+    )
+    return response

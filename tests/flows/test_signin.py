@@ -180,3 +180,20 @@ def test_no_personal_data_or_secrets_in_the_logs(seeded, caplog):
 def test_language_links_keep_the_page_and_its_next(client):
     html = client.get("/login/oulu?next=/me").get_data(as_text=True)
     assert 'href="/login/oulu?next=/me&amp;lang=sv"' in html
+
+
+def test_chooser_search_works_without_javascript_in_every_language(client):
+    html = client.get("/?q=åbo").get_data(as_text=True)
+    assert 'href="/login/turku"' in html and 'href="/login/espoo"' not in html
+    html = client.get("/?q=092").get_data(as_text=True)
+    assert 'href="/login/vantaa"' in html and 'href="/login/oulu"' not in html
+    html = client.get("/?q=helsinki").get_data(as_text=True)
+    assert "Hakua ”helsinki” vastaavaa kaupunkia ei löytynyt." in html
+
+
+def test_the_device_remembers_the_last_city(seeded):
+    client = seeded.test_client()
+    assert "Jatka:" not in client.get("/").get_data(as_text=True)
+    sign_in(client, "tampere", "pupil2")
+    html = client.get("/").get_data(as_text=True)
+    assert "Jatka: Tampere" in html

@@ -289,3 +289,10 @@ def test_authorize_pages_cannot_be_framed(seeded, rp):
     response = browser.get("/login/espoo")
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_city_hint_skips_the_chooser(seeded, rp):
+    browser = seeded.test_client()
+    _v, challenge = pkce()
+    response = _authorize(browser, auth_params(rp, challenge, city="turku"))
+    assert urlsplit(response.headers["Location"]).path == "/login/turku"
