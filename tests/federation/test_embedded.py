@@ -55,14 +55,15 @@ def test_learner_ids_are_unique_across_cities(seeded):
         ids = db.session.scalars(
             select(EmbeddedAccount.learner_id).where(EmbeddedAccount.learner_id.is_not(None))
         ).all()
-        assert len(ids) == len(set(ids)) == 10
+        # every learner id is unique except the mover's, one pupil in two cities
+        assert len(ids) == 12 and len(set(ids)) == 11
 
 
 def test_seed_is_idempotent_and_links_guardians(seeded):
     with seeded.app_context():
         seed(db.session, config_of(seeded))
-        assert db.session.scalar(select(db.func.count()).select_from(EmbeddedAccount)) == 35
-        assert db.session.scalar(select(db.func.count()).select_from(Person)) == 35
+        assert db.session.scalar(select(db.func.count()).select_from(EmbeddedAccount)) == 37
+        assert db.session.scalar(select(db.func.count()).select_from(Person)) == 36  # mover
         pupil1 = db.session.scalar(
             select(Person)
             .join(CityIdentity)
@@ -136,3 +137,13 @@ def test_birthdate_keeps_demo_ages_true():
     )
     assert birthdate_for(person, date(2026, 3, 13)) == date(2016, 3, 14)
     assert birthdate_for(person, date(2026, 3, 14)) == date(2017, 3, 14)
+
+
+def test_demo_mover_is_one_person_with_one_subject_per_service(seeded):
+    from tests.oidc.helpers import register, tokens, verify
+
+    rp = register(seeded)
+    client = seeded.test_client()
+    in_espoo = verify(client, tokens(seeded, rp, "espoo", "mover")["id_token"], rp.client_id)
+    in_vantaa = verify(client, tokens(seeded, rp, "vantaa", "mover")["id_token"], rp.client_id)
+    assert in_espoo["sub"] == in_vantaa["sub"]
