@@ -1,4 +1,5 @@
-# DigiOne broker. `make run` starts it on the embedded default; `make test` runs ruff and the tests.
+# DigiOne broker. `make run` starts it and the example services on the embedded default;
+# `make test` runs ruff and the tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,12 +14,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The broker on $(PORT) and the example services on 5001 and 5002 (examples/run_all.py prints the
+# addresses and the demo sign-in; Ctrl-C stops all of them).
 run: $(STAMP)
 	$(BIN)/digione db upgrade
 	$(BIN)/digione demo seed
-	@echo "Open http://127.0.0.1:$(PORT)/ and sign in, e.g. city espoo, user pupil1, password demo"
-	@echo "(demo users in every city: pupil1 pupil2 guardian1 guardian2 guardian3 teacher1 admin1)"
-	PORT=$(PORT) $(BIN)/digione serve --port $(PORT)
+	PORT=$(PORT) $(BIN)/python examples/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

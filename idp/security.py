@@ -6,6 +6,8 @@ pages may not be framed, scripts and styles only from the broker itself.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
@@ -25,6 +27,18 @@ def safe_next(target: str | None) -> str | None:
     if any(ch in target for ch in "\r\n\t\\"):
         return None
     return target
+
+
+def allow_form_targets(response: Response, urls: list[str]) -> Response:
+    """Let this page's forms lead to other origins (CSP ``form-action`` also governs the
+    redirects after a submission, so a sign-in form that ends at a service's redirect URI
+    needs that origin). Only for URIs the caller has checked against a registration."""
+    origins = sorted({"{0.scheme}://{0.netloc}".format(urlsplit(u)) for u in urls if u})
+    if origins:
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(origins)
+        )
+    return response
 
 
 def init_app(app: Flask) -> None:

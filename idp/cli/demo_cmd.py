@@ -1,4 +1,5 @@
-"""`digione demo seed`: load the demo people of every city (idempotent)."""
+"""`digione demo seed`: load the demo people of every city and register the demo services'
+clients (config/demo/clients/), idempotently."""
 
 import click
 
@@ -14,12 +15,22 @@ def command() -> None:
 @command.command("seed")
 @pass_cli
 def seed(cli: CliContext) -> None:
-    """Create or refresh the demo accounts of every city (password: demo)."""
+    """Create or refresh the demo accounts of every city (password: demo) and the demo services."""
     from federation.demo import seed as seed_demo
+    from idp.oidc.demo_clients import DemoClientError, seed_demo_clients
 
     cfg = cli.config()
     if cfg.production or not cfg.settings.demo.enabled:
         raise click.ClickException("demo data is off (demo.enabled = false or production mode)")
     with cli.app().app_context():
         count = seed_demo(db.session, cfg)
-    click.echo(f"demo: {count} accounts in {len(cfg.demo)} cities")
+        click.echo(f"demo: {count} accounts in {len(cfg.demo)} cities")
+        try:
+            services = seed_demo_clients(
+                db.session, cfg.folder / "demo" / "clients", development=not cfg.production
+            )
+        except DemoClientError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+    click.echo(f"demo: {services} demo services registered (config/demo/clients)")

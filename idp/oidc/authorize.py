@@ -30,7 +30,7 @@ from idp.db import db, utcnow
 from idp.oidc.models import Approval, SessionClient
 from idp.oidc.tokens import Authentication
 from idp.pages.context import config, signed_in
-from idp.security import CSP, csrf
+from idp.security import CSP, allow_form_targets, csrf
 
 bp = Blueprint("oidc_authorize", __name__, url_prefix="/oidc")
 csrf.exempt(bp)  # a client's POSTed authorization request is cross-site by design
@@ -67,6 +67,22 @@ def _finish(redirect_uri: str, params: dict, mode: str | None):
         )
         return response
     return redirect(add_params_to_uri(redirect_uri, list(params.items())), 302)
+
+
+def client_redirect_for(next_url: str | None) -> str | None:
+    """The registered redirect URI an authorization request in ``next_url`` will end at, so a
+    sign-in page leading there may allow it as a form target (CSP form-action)."""
+    if not next_url:
+        return None
+    parts = urlsplit(next_url)
+    if parts.path != url_for("oidc_authorize.authorize"):
+        return None
+    params = MultiDict(parse_qsl(parts.query))
+    client = _server().query_client(params.get("client_id", ""))
+    if client is None:
+        return None
+    uri = params.get("redirect_uri") or client.get_default_redirect_uri()
+    return uri if uri and client.check_redirect_uri(uri) else None
 
 
 def _error_page(description: str, status: int = 400):
@@ -233,7 +249,9 @@ def authorize():
         if pending:
             if "none" in prompts:
                 raise AuthorizeError("consent_required", "The person has not approved this.")
-            return _approval_page(client, pending, params)
+            return allow_form_targets(
+                make_response(_approval_page(client, pending, params)), [redirect_uri]
+            )
     except AuthorizeError as error:
         body = {"error": error.error, "error_description": error.description, "state": state}
         return _finish(redirect_uri, body, mode)

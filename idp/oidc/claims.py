@@ -59,7 +59,7 @@ def _all_claims(session: Session, person: Person, municipality_names: dict[str, 
         "birthdate": person.birthdate.isoformat() if person.birthdate else None,
         "locale": person.locale,
         "email": person.email,
-        "email_verified": bool(person.email),  # stated by the city's directory
+        "email_verified": True if person.email else None,  # stated by the city's directory
         "learner_id": person.learner_id,
         "edu_roles": [
             {

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import jwt
 from authlib.common.urls import add_params_to_uri
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from idp.oidc.logout import end_everywhere
 from idp.pages.context import config, signed_in
-from idp.security import csrf
+from idp.security import allow_form_targets, csrf
 from keys.app import key_store
 
 bp = Blueprint("oidc_logout", __name__, url_prefix="/oidc")
@@ -89,13 +98,14 @@ def end_session():
     if same_person:
         end_everywhere(current)
         return _signed_out(target, params.get("state"))
-    return render_template(
+    page = render_template(
         "logout_confirm.html",
         client=client,
         target=target or "",
         state=params.get("state") or "",
         client_id=client.client_id if client else "",
     )
+    return allow_form_targets(make_response(page), [target] if target else [])
 
 
 @bp.post("/logout/confirm")

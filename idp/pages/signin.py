@@ -21,11 +21,12 @@ from federation.connector import (
 )
 from idp.db import db
 from idp.login.throttle import Throttle
+from idp.oidc.authorize import client_redirect_for
 from idp.pages import bp
 from idp.pages.complete import ACR_PASSWORD, complete_sign_in
 from idp.pages.context import city_name, config, signed_in
 from idp.pages.upstream import begin_upstream
-from idp.security import safe_next
+from idp.security import allow_form_targets, safe_next
 
 log = logging.getLogger("digione.signin")
 
@@ -107,7 +108,8 @@ def login(slug: str):
     )
     if status == 429:
         response.headers["Retry-After"] = str(error[1])
-    return response
+    # The sign-in ends at the service's redirect URI: CSP form-action must allow it there.
+    return allow_form_targets(response, [client_redirect_for(next_url)])
 
 
 def _signed_in(slug, identity, throttle, keys, next_url):

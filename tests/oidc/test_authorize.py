@@ -296,3 +296,16 @@ def test_city_hint_skips_the_chooser(seeded, rp):
     _v, challenge = pkce()
     response = _authorize(browser, auth_params(rp, challenge, city="turku"))
     assert urlsplit(response.headers["Location"]).path == "/login/turku"
+
+
+def test_sign_in_page_allows_only_the_registered_redirect_as_form_target(seeded, rp):
+    """CSP form-action governs the redirects after the sign-in POST (CSP 3, 6.3.1)."""
+    browser = seeded.test_client()
+    _v, challenge = pkce()
+    to_login = _authorize(browser, auth_params(rp, challenge, login_hint="espoo"))
+    page = browser.get(to_login.headers["Location"])
+    assert "form-action 'self' https://rp.example;" in page.headers["Content-Security-Policy"]
+    forged = browser.get(
+        "/login/espoo?next=/oidc/authorize?client_id=x%26redirect_uri=https://evil.example/"
+    )
+    assert "evil.example" not in forged.headers["Content-Security-Policy"]
