@@ -126,13 +126,18 @@ class KeyStore:
         )
         return {"keys": [public_only(row.public_jwk) for row in rows]}
 
-    def public_key(self, kid: str, *, published_only: bool = True) -> jwt.PyJWK | None:
+    def public_key(
+        self, kid: str, *, published_only: bool = True, uses: Iterable[str] | None = None
+    ) -> jwt.PyJWK | None:
         """The public key ``kid`` as a PyJWK (``.key``, ``.algorithm_name``), or None. By default
         only keys in the JWKS; ``published_only=False`` also finds keys retired long ago (for
-        verifying old audit checkpoints)."""
+        verifying old audit checkpoints or an expired ``id_token_hint``); ``uses`` limits the
+        search to keys of those uses."""
         if not isinstance(kid, str) or not KID.fullmatch(kid):
             return None
         query = select(SigningKey).where(SigningKey.kid == kid)
+        if uses is not None:
+            query = query.where(SigningKey.use.in_(list(uses)))
         if published_only:
             query = query.where(self._published(None))
         row = self.session.scalars(query).one_or_none()

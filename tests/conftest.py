@@ -20,6 +20,16 @@ from idp.migrate import upgrade
 from idp.models import metadata
 
 IN_CI = os.environ.get("CI") == "true"
+CHROMIUM = os.environ.get("DIGIONE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PG_URL = os.environ.get("DIGIONE_TEST_DATABASE_URL", "")
 
 
@@ -112,3 +122,20 @@ def sign_in(client, city: str, username: str, password: str = "demo", follow: bo
         data={"csrf_token": token, "username": username, "password": password},
         follow_redirects=follow,
     )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one for the whole run: Playwright's sync API
+    cannot run two at once in one thread."""
+    import shutil
+
+    require(bool(shutil.which(CHROMIUM)), f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is a test dependency
+        require(False, "the playwright package is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from federation.models import Person
 from idp.db import db, utcnow
-from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily
+from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
 from idp.oidc.tokens import digest
 from keys.app import key_store
 
@@ -73,13 +73,14 @@ def _published_key(kid) -> jwt.PyJWK | None:
     """A key of our JWKS (rs256 and es256 uses only: not the SAML or audit keys)."""
     if not isinstance(kid, str):
         return None
-    jwk = next((k for k in key_store().public_jwks()["keys"] if k.get("kid") == kid), None)
-    return jwt.PyJWK(jwk) if jwk else None
+    return key_store().public_key(kid, uses=("rs256", "es256"))
 
 
 def read_access_token(token: str, provider, audience: str | None = None) -> AccessGrant:
     """A live access token: signature and claims valid, neither it nor its family revoked."""
     claims = decode_access_token(token, provider.issuer, audience)
+    if db.session.get(Client, claims["client_id"]) is None:
+        raise AccessTokenError("the client has been removed")
     record = db.session.get(AccessTokenRecord, claims["jti"])
     family = None
     if record is not None:

@@ -179,7 +179,9 @@ def _hint_matches(hint: str, auth: Authentication, client) -> bool:
 
     try:
         header = jwt.get_unverified_header(hint)
-        key = key_store().public_key(header.get("kid", ""), published_only=False)
+        key = key_store().public_key(
+            header.get("kid", ""), published_only=False, uses=("rs256", "es256")
+        )
         if key is None:
             return False
         claims = jwt.decode(

@@ -36,7 +36,11 @@ def _hint_claims(hint: str) -> dict | None:
     try:
         header = jwt.get_unverified_header(hint)
         kid = header.get("kid")
-        key = key_store().public_key(kid, published_only=False) if isinstance(kid, str) else None
+        key = (
+            key_store().public_key(kid, published_only=False, uses=("rs256", "es256"))
+            if isinstance(kid, str)
+            else None
+        )
         if key is None or header.get("alg") not in ("RS256", "ES256"):
             return None
         return jwt.decode(

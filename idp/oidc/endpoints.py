@@ -58,8 +58,9 @@ def userinfo():
     state = _state()
     try:
         grant = read_access_token(token, state.provider, audience=state.provider.issuer)
-    except AccessTokenError as exc:
-        return _bearer_error("invalid_token", str(exc))
+    except AccessTokenError:
+        # A fixed text: the reason may quote the token, which would break the header (RFC 6750 3)
+        return _bearer_error("invalid_token", "The access token is not valid.")
     if grant.person is None or "openid" not in grant.scopes:
         return _bearer_error("insufficient_scope", "The token was not issued with openid.", 403)
     body = {"sub": grant.claims["sub"]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
@@ -65,8 +66,19 @@ def find_token(token: str, hint: str | None) -> TokenRef | None:
     return None
 
 
+def check_token_param(request) -> None:
+    """``token`` is required; ``token_type_hint`` is only a hint, and an unknown one widens the
+    search (RFC 7662 section 2.1, RFC 7009 section 2.1) instead of Authlib's 401
+    unsupported_token_type, which carries no WWW-Authenticate challenge."""
+    if "token" not in request.form:
+        raise InvalidRequestError("The 'token' parameter is required.")
+
+
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL
+
+    def check_params(self, request, client) -> None:
+        check_token_param(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRef | None:
         return find_token(token_string, token_type_hint)
@@ -103,6 +115,9 @@ class Introspection(IntrospectionEndpoint):
 
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def check_params(self, request, client) -> None:
+        check_token_param(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRef | None:
         return find_token(token_string, token_type_hint)

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from idp.db import db
 from idp.oidc.grants import ClientCredentialsGrant, CodeGrant, RefreshGrant, S256Only
@@ -92,12 +93,21 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return [issuer, f"{issuer}/oidc/token"]
 
     def validate_jti(self, claims, jti: str) -> bool:
-        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        """Record the jti in a transaction of its own, committed at once: the assertion is spent
+        even where the request's own transaction is never committed (introspection) or is
+        rolled back (PostgreSQL; on SQLite the savepoint used before happened to commit)."""
+        if not isinstance(jti, str) or not 0 < len(jti) <= 255:  # the column is VARCHAR(255)
+            raise InvalidClientError(description="The assertion's jti is not valid.")
         try:
-            with db.session.begin_nested():
-                db.session.add(UsedAssertion(client_id=claims["sub"], jti=jti, expires_at=expires))
-        except IntegrityError:
-            return False
+            expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InvalidClientError(description="The assertion's exp is not valid.") from exc
+        with Session(db.engine) as session:
+            session.add(UsedAssertion(client_id=claims["sub"], jti=jti, expires_at=expires))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
         return True
 
     def resolve_client_public_key(self, client: Client) -> KeySet:

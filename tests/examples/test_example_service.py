@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,9 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "learning_service" / "app.py"
@@ -75,7 +71,6 @@ class Processes:
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The broker and two example services; their base URLs by name."""
-    require(bool(shutil.which(CHROMIUM)), f"Chromium not found at {CHROMIUM}")
     folder = tmp_path_factory.mktemp("example-service")
     port = free_port()
     broker = f"http://127.0.0.1:{port}"
@@ -134,56 +129,55 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         running.stop()
 
 
-def test_sign_in_single_sign_on_and_back_channel_logout(services):
-    from playwright.sync_api import expect, sync_playwright
+def test_sign_in_single_sign_on_and_back_channel_logout(services, browser):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(**CONTEXT).new_page()
-        visited: list[str] = []  # pages shown (redirects pass without showing one)
-        page.on("framenavigated", lambda frame: visited.append(frame.url))
-        try:
-            # 1. Sign in at the learning service: the broker asks for the city and password.
-            page.goto(services["learning"] + "/")
-            page.get_by_role("button", name="Sign in with DigiOne").click()
-            page.locator('a[href^="/login/espoo"]').first.click()
-            page.get_by_label("User name").fill("pupil1")
-            page.get_by_label("Password").fill("demo")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(services["learning"] + "/me")
-            expect(page.locator("#who")).to_have_text("Aino Virtanen")
-            claims = page.locator("#claims")
-            for claim in ("sub", "sid", "given_name", "edu_schools", "edu_roles"):
-                expect(claims.get_by_role("rowheader", name=claim, exact=True)).to_be_visible()
-            expect(claims).to_contain_text("Tapiolan koulu")
-            expect(page.locator("pre").first).to_contain_text('"alg": "RS256"')
+    context = browser.new_context(**CONTEXT)
+    page = context.new_page()
+    visited: list[str] = []  # pages shown (redirects pass without showing one)
+    page.on("framenavigated", lambda frame: visited.append(frame.url))
+    try:
+        # 1. Sign in at the learning service: the broker asks for the city and password.
+        page.goto(services["learning"] + "/")
+        page.get_by_role("button", name="Sign in with DigiOne").click()
+        page.locator('a[href^="/login/espoo"]').first.click()
+        page.get_by_label("User name").fill("pupil1")
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(services["learning"] + "/me")
+        expect(page.locator("#who")).to_have_text("Aino Virtanen")
+        claims = page.locator("#claims")
+        for claim in ("sub", "sid", "given_name", "edu_schools", "edu_roles"):
+            expect(claims.get_by_role("rowheader", name=claim, exact=True)).to_be_visible()
+        expect(claims).to_contain_text("Tapiolan koulu")
+        expect(page.locator("pre").first).to_contain_text('"alg": "RS256"')
 
-            # 2. The reading app: signed in by the broker's session, no broker page at all.
-            visited.clear()
-            page.goto(services["reading"] + "/")
-            page.get_by_role("button", name="Sign in with DigiOne").click()
-            page.wait_for_url(services["reading"] + "/me")
-            expect(page.locator("#who")).to_have_text("Aino Virtanen")
-            assert not [url for url in visited if url.startswith(services["broker"])], visited
+        # 2. The reading app: signed in by the broker's session, no broker page at all.
+        visited.clear()
+        page.goto(services["reading"] + "/")
+        page.get_by_role("button", name="Sign in with DigiOne").click()
+        page.wait_for_url(services["reading"] + "/me")
+        expect(page.locator("#who")).to_have_text("Aino Virtanen")
+        assert not [url for url in visited if url.startswith(services["broker"])], visited
 
-            # 3. Sign out at the reading app: the broker ends the session and tells both services.
-            page.get_by_role("button", name="Sign out everywhere").click()
-            page.wait_for_url(services["reading"] + "/?state=*")
-            expect(page.locator("#notice")).to_have_text(
-                "You have signed out of DigiOne and this service."
-            )
-            page.goto(services["learning"] + "/me")
-            expect(page.locator("#notice")).to_have_text("You are not signed in.")
+        # 3. Sign out at the reading app: the broker ends the session and tells both services.
+        page.get_by_role("button", name="Sign out everywhere").click()
+        page.wait_for_url(services["reading"] + "/?state=*")
+        expect(page.locator("#notice")).to_have_text(
+            "You have signed out of DigiOne and this service."
+        )
+        page.goto(services["learning"] + "/me")
+        expect(page.locator("#notice")).to_have_text("You are not signed in.")
 
-            # 4. And signing in again asks for the password again.
-            page.get_by_role("button", name="Sign in with DigiOne").click()
-            assert page.url.startswith(services["broker"] + "/?next="), page.url
-            expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
-        except Exception as exc:
-            exc.add_note(f"page {page.url}:\n{page.locator('body').inner_text()[:2000]}")
-            raise
-        finally:
-            browser.close()
+        # 4. And signing in again asks for the password again.
+        page.get_by_role("button", name="Sign in with DigiOne").click()
+        assert page.url.startswith(services["broker"] + "/?next="), page.url
+        expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    except Exception as exc:
+        exc.add_note(f"page {page.url}:\n{page.locator('body').inner_text()[:2000]}")
+        raise
+    finally:
+        context.close()
 
 
 def _post(url: str, data: dict) -> tuple[int, str]:
@@ -221,19 +215,15 @@ def test_the_example_refuses_a_forged_issuer_and_bad_logout_tokens(services):
         assert (status, json.loads(body)) == (400, {"error": "invalid_request"}), token
 
 
-def test_sign_in_form_returns_to_the_service_with_csp_enforced(services):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(**CONTEXT)
-            page = context.new_page()
-            page.goto(services["learning"] + "/login")
-            page.locator('a[href^="/login/espoo"]').first.click()
-            page.get_by_label("User name").fill("pupil1")
-            page.get_by_label("Password").fill("demo")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(services["learning"] + "/me", timeout=3000)
-        finally:
-            browser.close()
+def test_sign_in_form_returns_to_the_service_with_csp_enforced(services, browser):
+    context = browser.new_context(**CONTEXT)
+    try:
+        page = context.new_page()
+        page.goto(services["learning"] + "/login")
+        page.locator('a[href^="/login/espoo"]').first.click()
+        page.get_by_label("User name").fill("pupil1")
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(services["learning"] + "/me", timeout=3000)
+    finally:
+        context.close()

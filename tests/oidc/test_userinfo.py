@@ -209,3 +209,13 @@ def test_claims_parameter_puts_requested_claims_in_the_id_token(seeded, rp):
     id_token = verify(seeded.test_client(), body["id_token"], audience=rp.client_id)
     assert id_token["given_name"] == "Aino"
     assert "email" not in id_token  # not covered by the granted scopes
+
+
+def test_a_removed_clients_access_tokens_stop_working(seeded, rp):
+    from idp.oidc import clients
+
+    body = tokens(seeded, rp)
+    with seeded.app_context():
+        clients.remove(db.session, clients.get(db.session, rp.client_id))
+        db.session.commit()
+    assert _userinfo(seeded.test_client(), body["access_token"]).status_code == 401

@@ -4,14 +4,11 @@ consent pages and lands on the broker's page about them."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import require
 from tests.federation.oidc.cities import tampere_directory, vantaa_directory
 from tests.federation.oidc.peer import free_port
 
@@ -53,17 +50,10 @@ def live(app, broker_url):
 
 
 @pytest.fixture
-def page():
-    require(bool(shutil.which(CHROMIUM)), f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is a test dependency
-        require(False, "the playwright package is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="en-GB")
-        yield context.new_page()
-        browser.close()
+def page(browser):
+    context = browser.new_context(locale="en-GB")
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.parametrize(
