@@ -29,18 +29,20 @@ def _tampered(idp, request, change, **kwargs) -> str:
     return idp.response(request, VICTIM, PUPIL, tamper=change, **kwargs)
 
 
-def _set(path: str, attribute: str | None, value: str | None):
+def _set(path: str, attribute: str | None, value: str | timedelta | None):
     """A change the IdP then signs: ``path`` from the Response; text when no attribute;
-    removal when no value."""
+    removal when no value. A timedelta is a time relative to when the change is made (not to
+    when this module was imported: the suite may run for minutes)."""
 
     def change(root) -> None:
+        stated = saml_time(value) if isinstance(value, timedelta) else value
         node = root if path == "." else find(root, path)
         if attribute is None:
-            node.text = value
-        elif value is None:
+            node.text = stated
+        elif stated is None:
             node.attrib.pop(attribute)
         else:
-            node.set(attribute, value)
+            node.set(attribute, stated)
 
     return change
 
@@ -88,23 +90,23 @@ CASES = {
         "SubjectConfirmation",
     ),
     "not yet valid": (
-        _set(CONDITIONS, "NotBefore", saml_time(timedelta(minutes=10))),
+        _set(CONDITIONS, "NotBefore", timedelta(minutes=10)),
         "not yet valid",
     ),
     "expired conditions": (
-        _set(CONDITIONS, "NotOnOrAfter", saml_time(timedelta(minutes=-10))),
+        _set(CONDITIONS, "NotOnOrAfter", timedelta(minutes=-10)),
         "expired",
     ),
     "not yet valid beyond our 60 s skew": (
-        _set(CONDITIONS, "NotBefore", saml_time(timedelta(seconds=150))),
+        _set(CONDITIONS, "NotBefore", timedelta(seconds=150)),
         "Conditions NotBefore",
     ),
     "expired beyond our 60 s skew": (
-        _set(CONDITIONS, "NotOnOrAfter", saml_time(timedelta(seconds=-90))),
+        _set(CONDITIONS, "NotOnOrAfter", timedelta(seconds=-90)),
         "Conditions NotOnOrAfter",
     ),
     "expired confirmation": (
-        _set(CONFIRMATION, "NotOnOrAfter", saml_time(timedelta(seconds=-5))),
+        _set(CONFIRMATION, "NotOnOrAfter", timedelta(seconds=-5)),
         "SubjectConfirmation",
     ),
     "confirmation without NotOnOrAfter": (
