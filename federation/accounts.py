@@ -32,13 +32,21 @@ def _person_for(session: Session, identity: Identity) -> tuple[Person, CityIdent
     return person, None
 
 
+def _linked_by(session: Session, person: Person, identity: Identity) -> str:
+    linked = person.id is not None and session.scalar(
+        select(CityIdentity.id).where(CityIdentity.person_id == person.id).limit(1)
+    )
+    return "learner_id" if linked and identity.learner_id else "new"
+
+
 def provision(session: Session, identity: Identity, *, signed_in: bool = True) -> CityIdentity:
     """Create or refresh the Person and CityIdentity for ``identity``; flush, do not commit."""
     person, link = _person_for(session, identity)
     person.given_name = identity.given_name
     person.family_name = identity.family_name
     person.birthdate = identity.birthdate
-    person.learner_id = identity.learner_id or person.learner_id
+    if link is None or link.linked_by != "unlinked":
+        person.learner_id = identity.learner_id or person.learner_id
     person.email = identity.email
     person.locale = identity.locale
     person.protected = identity.protected
@@ -48,6 +56,7 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
             city=identity.city,
             municipality_code=identity.municipality_code,
             subject=identity.subject,
+            linked_by=_linked_by(session, person, identity),
         )
         session.add(link)
     _ensure_schools(session, identity)
@@ -114,3 +123,23 @@ def _sync_guardianships(session: Session, guardian: Person, identity: Identity) 
             )
         )
     session.flush()
+
+
+def unlink(session: Session, identity: CityIdentity) -> Person:
+    """Undo a wrong link: move ``identity`` to a person of its own (without the learner id,
+    which stays with the person it was linked to) and mark it so that it is never linked by
+    learner id again. Flushes, does not commit."""
+    old = identity.person
+    person = Person(
+        given_name=old.given_name,
+        family_name=old.family_name,
+        birthdate=old.birthdate,
+        email=old.email,
+        locale=old.locale,
+        protected=old.protected,
+    )
+    session.add(person)
+    identity.person = person
+    identity.linked_by = "unlinked"
+    session.flush()
+    return person

@@ -48,6 +48,10 @@ class CityIdentity(Base):
     municipality_code: Mapped[str] = mapped_column(String(3))
     subject: Mapped[str] = mapped_column(String(255))
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Why this identity belongs to its person: "new" (first seen), "learner_id" (linked to an
+    # existing person by the verified national learner id) or "unlinked" (an admin undid a
+    # link with `digione people unlink`; never linked by learner id again).
+    linked_by: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

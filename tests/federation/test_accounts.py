@@ -69,3 +69,33 @@ def test_the_same_learner_id_in_two_cities_is_one_person(app):
         assert db.session.scalar(select(db.func.count()).select_from(Person)) == 1
         cities = db.session.scalars(select(CityIdentity.city).order_by(CityIdentity.city)).all()
         assert cities == ["espoo", "vantaa"]
+
+
+def test_links_say_why_and_an_admin_can_undo_a_wrong_one(app, app_config):
+    from click.testing import CliRunner
+
+    from idp.cli import main
+    from tests.idp.test_operations import _cli_env
+
+    with app.app_context():
+        provision(db.session, CHILD)
+        provision(db.session, replace(CHILD, city="espoo", municipality_code="049", subject="v.t"))
+        db.session.commit()
+        reasons = dict(db.session.execute(select(CityIdentity.city, CityIdentity.linked_by)).all())
+        assert reasons == {"vantaa": "new", "espoo": "learner_id"}
+    runner, env = CliRunner(), _cli_env(app_config)
+    listed = runner.invoke(main, ["people", "links"], env=env)
+    assert "learner_id" in listed.output and "v.t" in listed.output
+    done = runner.invoke(main, ["people", "unlink", "espoo", "v.t"], env=env)
+    assert done.exit_code == 0, done.output
+    with app.app_context():
+        db.session.expire_all()
+        assert db.session.scalar(select(db.func.count()).select_from(Person)) == 2
+        provision(db.session, replace(CHILD, city="espoo", municipality_code="049", subject="v.t"))
+        db.session.commit()  # signing in again does not re-link it
+        espoo = db.session.scalar(select(CityIdentity).where(CityIdentity.city == "espoo"))
+        vantaa = db.session.scalar(select(CityIdentity).where(CityIdentity.city == "vantaa"))
+        assert espoo.person_id != vantaa.person_id and espoo.linked_by == "unlinked"
+        assert vantaa.person.learner_id == CHILD.learner_id
+    again = runner.invoke(main, ["people", "unlink", "espoo", "v.t"], env=env)
+    assert again.exit_code == 1 and "not linked" in again.output
