@@ -84,13 +84,24 @@ def _birthdate(value: str | None) -> date | None:
         raise MappingError(f"birthdate: {value!r} is not a date") from exc
 
 
+def _class_level(attrs, amap: AttributeMap) -> int | None:
+    level = _first(attrs, amap.class_level)
+    return int(level) if level and level.isdigit() else None
+
+
 def _roles(attrs, amap: AttributeMap, municipality: str) -> list[RoleClaim]:
+    """Roles from MPASSid role strings, group rules, or the default role; a pupil's class level
+    comes from the directory's class level attribute unless a rule states one."""
     roles: list[RoleClaim] = []
+    level = _class_level(attrs, amap)
     for value in _all(attrs, amap.mpass_roles):
         parts = [*value.split(";"), "", "", ""][:4]
         code, school, group, role = (part.strip() for part in parts)
         if role in ROLES and code == municipality:  # another city's role is not ours to state
-            roles.append(RoleClaim(role, municipality, school or None, group or None))
+            learner_level = level if role == "learner" else None
+            roles.append(
+                RoleClaim(role, municipality, school or None, group or None, learner_level)
+            )
     memberships = {value.lower() for value in _all(attrs, amap.groups)}
     for name, rule in amap.role_groups.items():
         if name.lower() in memberships:
@@ -100,18 +111,17 @@ def _roles(attrs, amap: AttributeMap, municipality: str) -> list[RoleClaim]:
                     municipality,
                     rule.school or _first(attrs, amap.school),
                     rule.group or _first(attrs, amap.group),
-                    rule.class_level,
+                    rule.class_level or (level if rule.role == "learner" else None),
                 )
             )
     if not roles and amap.default_role:
-        level = _first(attrs, amap.class_level)
         roles.append(
             RoleClaim(
                 amap.default_role,
                 municipality,
                 _first(attrs, amap.school),
                 _first(attrs, amap.group),
-                int(level) if level and level.isdigit() else None,
+                level if amap.default_role == "learner" else None,
             )
         )
     return list(dict.fromkeys(roles))

@@ -3,7 +3,11 @@ parties on openid-client (`node tests/interop/rp.mjs`), and Debian's Chromium.
 
 The operator's commands before it (`digione db upgrade`, `demo seed`, `clients add --json`) run
 in this process through click's CliRunner, with the server's settings. Every process writes to a
-log file; when a test fails, the tail of each log is added to the failure report."""
+log file; when a test fails, the tail of each log is added to the failure report.
+
+The broker reads the repository's config/ unless a test module overrides ``broker_setup`` with a
+configuration folder of its own (and the environment its directories' secrets come from); such a
+folder may name ``broker_url``, which is fixed before the broker starts."""
 
 from __future__ import annotations
 
@@ -69,7 +73,8 @@ class Processes:
         pytest.fail(f"{name} did not answer {ready_url} in 20 s:\n{self.tail(name)}")
 
     def tail(self, name: str) -> str:
-        text = self.logs[name].read_text(errors="replace")
+        log = self.logs[name]
+        text = log.read_text(errors="replace") if log.exists() else "(no log written)"
         return text[-LOG_TAIL:]
 
     def report(self) -> list[tuple[str, str]]:
@@ -129,7 +134,7 @@ def interop_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @dataclass
 class Broker:
     url: str
-    env: dict  # the DIGIONE_* settings the server process runs with
+    env: dict  # what the server process runs with: DIGIONE_* settings, BrokerSetup.env
 
     def cli(self, *args: str) -> str:
         """`digione ARGS` with the server's settings. In this process (click's CliRunner): the
@@ -157,13 +162,41 @@ class Broker:
         return json.loads(self.cli("clients", "add", "--name", name, *options, "--json"))
 
 
+@dataclass(frozen=True)
+class BrokerSetup:
+    """What the broker process runs with besides its own settings."""
+
+    folder: Path | None = None  # a configuration folder (DIGIONE_CONFIG); None: config/
+    env: dict[str, str] = field(default_factory=dict)  # e.g. a directory's password variable
+
+
 @pytest.fixture(scope="module")
-def broker(interop_database: str, processes: Processes, tmp_path_factory) -> Broker:
-    """`digione serve` on a free loopback port, migrated and seeded with the demo people."""
+def broker_url() -> str:
+    """The broker's base URL (its issuer), known before it starts."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="module")
+def broker_setup() -> BrokerSetup:
+    """The repository's config/; a test module overrides this fixture to connect cities."""
+    return BrokerSetup()
+
+
+@pytest.fixture(scope="module")
+def broker(
+    interop_database: str,
+    processes: Processes,
+    tmp_path_factory,
+    broker_url: str,
+    broker_setup: BrokerSetup,
+) -> Broker:
+    """`digione serve` on ``broker_url``, migrated and seeded with the demo people."""
     require(DIGIONE.exists(), f"the digione command is not installed at {DIGIONE}")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = broker_url
+    port = int(url.rsplit(":", 1)[1])
     settings = {
+        **broker_setup.env,
+        **({"DIGIONE_CONFIG": str(broker_setup.folder)} if broker_setup.folder else {}),
         "DIGIONE_DATABASE_URL": interop_database,
         "DIGIONE_SERVER_ISSUER": url,
         "DIGIONE_SERVER_INSTANCE_DIR": str(tmp_path_factory.mktemp("interop-instance")),

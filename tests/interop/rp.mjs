@@ -50,7 +50,7 @@ async function login(url) {
     code_challenge_method: 'S256',
     state,
     nonce,
-    login_hint: 'espoo',
+    login_hint: url.searchParams.get('login_hint') || 'espoo', // a city slug: no chooser
   }
   const prompt = url.searchParams.get('prompt')
   if (prompt) params.prompt = prompt

@@ -53,7 +53,7 @@ def test_sign_in_through_the_pages(app, client, idp, begin, finish):
 
     person, roles = _identity(app)
     assert person.learner_id == "1.2.246.562.24.56473829104"
-    assert roles == [("learner", "06593", "7B", None)]
+    assert roles == [("learner", "06593", "7B", 7)]
     with app.app_context():
         assert db.session.scalar(select(SeenAssertion)) is not None
 
