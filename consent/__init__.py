@@ -1,2 +1,2 @@
-"""Guardian consent for data sharing between services (issue 5): purposes, records, policy,
-enforcement in tokens and the audit ledger. Empty until then."""
+"""Guardian consent for data sharing between services (issue 5): who may consent
+(consent.policy); purposes, records, enforcement in tokens and the audit trail follow."""
