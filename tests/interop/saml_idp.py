@@ -21,7 +21,6 @@ import traceback
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -53,29 +52,6 @@ class LoopbackSamlIdp(SamlIdp):
         super().__init__(key, cert, sp_metadata, entity_id=entity_id)
         endpoints = {"single_sign_on_service": [(sso_url, BINDING_HTTP_REDIRECT)]}
         self.server.config.setattr("idp", "endpoints", endpoints)
-
-    def receive_query(self, query: str) -> AuthnRequest:
-        """The AuthnRequest in a redirect's query string; raises when pysaml2 refuses it."""
-        from saml2 import BINDING_HTTP_REDIRECT
-
-        fields = dict(parse_qsl(query))
-        parsed = self.server.parse_authn_request(
-            fields["SAMLRequest"],
-            BINDING_HTTP_REDIRECT,
-            relay_state=fields.get("RelayState"),
-            sigalg=fields.get("SigAlg"),
-            signature=fields.get("Signature"),
-        )
-        message = parsed.message
-        policy = message.name_id_policy
-        return AuthnRequest(
-            id=message.id,
-            acs_url=message.assertion_consumer_service_url,
-            issuer=message.issuer.text,
-            relay_state=fields["RelayState"],
-            name_id_format=policy.format if policy else None,
-            destination=message.destination,
-        )
 
 
 PAGE = """<!doctype html>

@@ -137,16 +137,20 @@ class SamlIdp:
 
     def receive(self, location: str) -> AuthnRequest:
         """Our redirect to the IdP, read (and its signature verified) by pysaml2."""
+        assert location.startswith(SSO_URL), location
+        return self.receive_query(urlsplit(location).query)
+
+    def receive_query(self, query: str) -> AuthnRequest:
+        """The AuthnRequest in a redirect's query string; raises when pysaml2 refuses it."""
         from saml2 import BINDING_HTTP_REDIRECT
 
-        assert location.startswith(SSO_URL), location
-        query = dict(parse_qsl(urlsplit(location).query))
+        fields = dict(parse_qsl(query))
         parsed = self.server.parse_authn_request(
-            query["SAMLRequest"],
+            fields["SAMLRequest"],
             BINDING_HTTP_REDIRECT,
-            relay_state=query.get("RelayState"),
-            sigalg=query.get("SigAlg"),
-            signature=query.get("Signature"),
+            relay_state=fields.get("RelayState"),
+            sigalg=fields.get("SigAlg"),
+            signature=fields.get("Signature"),
         )
         message = parsed.message
         policy = message.name_id_policy
@@ -154,7 +158,7 @@ class SamlIdp:
             id=message.id,
             acs_url=message.assertion_consumer_service_url,
             issuer=message.issuer.text,
-            relay_state=query["RelayState"],
+            relay_state=fields["RelayState"],
             name_id_format=policy.format if policy else None,
             destination=message.destination,
         )
