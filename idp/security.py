@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -38,6 +38,18 @@ def allow_form_targets(response: Response, urls: list[str]) -> Response:
         response.headers["Content-Security-Policy"] = CSP.replace(
             "form-action 'self'", "form-action 'self' " + " ".join(origins)
         )
+    return response
+
+
+def auto_post(action: str, fields: dict[str, str]) -> Response:
+    """A page whose form posts ``fields`` to ``action`` by itself (a button without
+    JavaScript): form_post responses to services, SAML POST binding to a city's IdP. Its CSP
+    lets forms go to that origin only, not even back to the broker."""
+    response = make_response(render_template("form_post.html", action=action, fields=fields))
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(action))
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action {origin}"
+    )
     return response
 
 

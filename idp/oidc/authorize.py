@@ -30,7 +30,7 @@ from idp.db import db, utcnow
 from idp.oidc.models import Approval, SessionClient
 from idp.oidc.tokens import Authentication
 from idp.pages.context import config, signed_in
-from idp.security import CSP, allow_form_targets, csrf
+from idp.security import allow_form_targets, auto_post, csrf
 
 bp = Blueprint("oidc_authorize", __name__, url_prefix="/oidc")
 csrf.exempt(bp)  # a client's POSTed authorization request is cross-site by design
@@ -57,15 +57,7 @@ def _finish(redirect_uri: str, params: dict, mode: str | None):
     params = {k: v for k, v in params.items() if v is not None}
     params["iss"] = _provider().issuer
     if mode == "form_post":
-        response = make_response(
-            render_template("form_post.html", action=redirect_uri, fields=params)
-        )
-        # The form goes to the client, so this page alone may post to the client's origin.
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(redirect_uri))
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "form-action 'self'", f"form-action {origin}"
-        )
-        return response
+        return auto_post(redirect_uri, params)
     return redirect(add_params_to_uri(redirect_uri, list(params.items())), 302)
 
 

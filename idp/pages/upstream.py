@@ -19,7 +19,6 @@ from datetime import timedelta
 from flask import (
     Response,
     abort,
-    make_response,
     redirect,
     render_template,
     request,
@@ -42,7 +41,7 @@ from idp.login.models import UpstreamLogin
 from idp.pages import bp
 from idp.pages.complete import ACR_FEDERATED, complete_sign_in
 from idp.pages.context import config
-from idp.security import CSP, csrf
+from idp.security import auto_post, csrf
 
 log = logging.getLogger("digione.upstream")
 LIFETIME = timedelta(minutes=10)
@@ -93,14 +92,7 @@ def begin_upstream(slug: str, connector: RedirectConnector, next_url: str | None
     session["upstream_binding"] = binding
     if not target.form:
         return redirect(target.url)
-    response = make_response(
-        render_template("form_post.html", action=target.url, fields=target.form)
-    )
-    origin = "/".join(target.url.split("/", 3)[:3])
-    response.headers["Content-Security-Policy"] = CSP.replace(
-        "form-action 'self'", f"form-action {origin}"
-    )
-    return response
+    return auto_post(target.url, target.form)
 
 
 def _pending(slug: str, handle: str | None) -> UpstreamLogin | None:
