@@ -8,6 +8,8 @@ import base64
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -42,27 +44,34 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database at the newest migration, created for this test run and dropped after it."""
+@contextmanager
+def fresh_database(folder: Path, prefix: str) -> Iterator[str]:
+    """An empty database of its own: a SQLite file in ``folder``, or a new database on
+    DIGIONE_TEST_DATABASE_URL's server, dropped afterwards."""
     if not PG_URL:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
-        upgrade(create_engine(url))
-        yield url
+        yield f"sqlite:///{folder / (prefix + '.sqlite')}"
         return
     server = make_url(PG_URL)
-    name = f"digione_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the newest migration, created for this test run and dropped after it."""
+    with fresh_database(tmp_path_factory.mktemp("db"), "digione_test") as url:
+        engine = create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")

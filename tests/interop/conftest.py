@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_URL, require
+from tests.conftest import fresh_database, require
 
 ROOT = Path(__file__).resolve().parents[2]
 RP_SCRIPT = ROOT / "tests" / "interop" / "rp.mjs"
@@ -114,21 +114,8 @@ def interop_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of its own (`digione db upgrade` migrates it): a SQLite file, or a
     fresh database on DIGIONE_TEST_DATABASE_URL's server, dropped afterwards (as tests/conftest.py's
     database_url does; that one is shared with in-process tests, which expect it empty)."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('interop-db') / 'broker.sqlite'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(PG_URL)
-    name = f"digione_interop_{secrets.token_hex(6)}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("interop-db"), "digione_interop") as url:
+        yield url
 
 
 @dataclass
