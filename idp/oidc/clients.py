@@ -41,6 +41,14 @@ __all__ = [
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
+def new_client_id() -> str:
+    """128 random bits, base64url, never starting with "-" (a command line would read an id
+    like "-Lx..." as an option: `digione clients show -Lx...` failed)."""
+    while (client_id := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return client_id
+
+
 def new_secret() -> str:
     """256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
@@ -83,7 +91,7 @@ def register(
     secret = new_secret() if uses_secret(checked) else None
     token = new_secret() if dynamic else None
     client = Client(
-        client_id=secrets.token_urlsafe(16),
+        client_id=new_client_id(),
         client_secret_hash=hash_secret(secret) if secret else None,
         client_metadata=checked,
         registration_access_token_hash=hash_secret(token) if token else None,
