@@ -1,5 +1,6 @@
 """Imports every package's models so that Base.metadata is complete (Alembic, tests)."""
 
+from consent import models as consent_models
 from federation import models as federation_models
 from federation.embedded import models as embedded_models
 from federation.saml import models as saml_models
@@ -10,6 +11,7 @@ from idp.sso import models as sso_models
 from keys import models as keys_models
 
 MODULES = (
+    consent_models,
     federation_models,
     embedded_models,
     saml_models,

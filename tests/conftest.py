@@ -91,6 +91,21 @@ def app_config(database_url: str, master_key: str, tmp_path) -> dict:
     }
 
 
+def empty_database(engine) -> None:
+    """Delete every row, the append-only tables' included (their triggers are dropped and
+    re-created around it, in the same transaction)."""
+    from consent import schema
+
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in schema.drop_statements(dialect):
+            connection.execute(text(statement))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+        for statement in schema.create_statements(dialect):
+            connection.execute(text(statement))
+
+
 @pytest.fixture
 def app(app_config: dict) -> Iterator[Flask]:
     app = create_app(app_config)
@@ -98,9 +113,7 @@ def app(app_config: dict) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_database(db.engine)
         db.engine.dispose()
 
 

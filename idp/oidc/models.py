@@ -234,3 +234,15 @@ class SessionClient(Base):
     )
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PairwiseSubject(Base):
+    """Which person a pairwise ``sub`` stands for in a sector (OIDC Core 8.1), recorded when a
+    service is first given that ``sub``: HMAC cannot be reversed, and a service names a child
+    to the consent API by the ``sub`` it knows."""
+
+    __tablename__ = "oauth_pairwise_subjects"
+
+    sector: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)

@@ -12,6 +12,7 @@ from flask import Flask
 from idp.db import db, utcnow
 from idp.oidc.claims import claims_for
 from idp.oidc.models import AuthorizationCode, Client, TokenFamily
+from idp.oidc.pairwise import remember
 from idp.oidc.tokens import Authentication, TokenMinter, digest
 from idp.settings import Config
 from keys.app import key_store
@@ -72,6 +73,7 @@ class Provider:
                 expires_at=now + timedelta(seconds=self.settings.code_seconds),
             )
         )
+        remember(db.session, auth.person.id, request.client, self.pairwise_secret)
 
     def mint(self, grant, user, scope: str | None, include_refresh: bool) -> dict:
         """The token response (RFC 6749 5.1) for a validated grant."""

@@ -1,0 +1,52 @@
+"""The audit trail (issue 5): every consent event, purpose change and admin action, appended to
+``audit_events``. Who (actor type and id), what (action), when, from where (the channel and a
+keyed hash of the client address, so the address itself is never stored) and which record or
+purpose. Identifiers only: never a name, a user name or an address. A later issue chains the
+entries into a tamper-evident log (CONSENT.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, has_request_context, request
+from sqlalchemy.orm import Session
+
+from consent.models import AuditEntry
+from idp.db import utcnow
+
+
+def address_hash() -> str | None:
+    """HMAC-SHA256 of the request's client address under the app's secret, truncated: lets
+    an auditor see that two entries came from one address without storing the address."""
+    if not has_request_context() or not request.remote_addr:
+        return None
+    key = str(current_app.secret_key or "").encode()
+    return hmac.new(key, f"audit\0{request.remote_addr}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def append(
+    session: Session,
+    *,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    channel: str,
+    record_id: str | None = None,
+    purpose_id: str | None = None,
+    detail: dict | None = None,
+) -> AuditEntry:
+    """Add one entry (the caller commits with the change it describes)."""
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        record_id=record_id,
+        purpose_id=purpose_id,
+        channel=channel,
+        address_hash=address_hash(),
+        detail=detail or {},
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,288 @@
+"""Consent records: asking, answering, re-evaluating after a custody change, and finding the
+consent a token exchange rests on (CONSENT.md, issue 5).
+
+Every change is a new ConsentEvent (and an audit entry); a record's state is always derived
+by consent.states.derive. Operations on one child take a row lock on the child's Person first
+(PostgreSQL; SQLite serialises writers anyway), so that the state an answer is checked
+against is the state it is appended to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent import audit, purposes
+from consent.models import ConsentEvent, ConsentRecord, Purpose
+from consent.notify import notifier
+from consent.policy import CannotConsent, Child, Deciders, deciders, needs_consent
+from consent.states import HELSINKI, TERMINAL, Derived, Event, derive
+from federation.models import CityIdentity, Guardianship, Person
+from idp.db import utcnow
+
+
+class ConsentError(Exception):
+    """A request or answer that cannot be accepted. ``code`` names why (for the API and the
+    pages): not_a_decider, closed, wrong_answer, purpose_withdrawn, cannot_consent."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class View:
+    """A record with its purpose version and derived state."""
+
+    record: ConsentRecord
+    purpose: Purpose
+    derived: Derived
+
+
+def today() -> date:
+    """Ages are counted in Finnish time."""
+    return utcnow().astimezone(HELSINKI).date()
+
+
+def child_of(session: Session, person: Person) -> Child:
+    """The child as the policy sees it: birthdate, protection and current guardians."""
+    guardians = session.scalars(
+        select(Guardianship.guardian_id).where(
+            Guardianship.child_id == person.id, Guardianship.ended_at.is_(None)
+        )
+    )
+    return Child(person.id, person.birthdate, bool(person.protected), frozenset(guardians))
+
+
+def deciders_to_json(who: Deciders) -> dict:
+    return {"all_of": sorted(who.all_of), "any_of": sorted(who.any_of)}
+
+
+def deciders_from_json(data: dict | None) -> Deciders | None:
+    if not data:
+        return None
+    return Deciders(frozenset(data.get("all_of", [])), frozenset(data.get("any_of", [])))
+
+
+def _lock_child(session: Session, child_id: str) -> Person:
+    person = session.get(Person, child_id, with_for_update=True, populate_existing=True)
+    if person is None:
+        raise ConsentError("unknown_child", "no such child")
+    return person
+
+
+def _city_of(session: Session, person: Person) -> str:
+    return (
+        session.scalar(
+            select(CityIdentity.city)
+            .where(CityIdentity.person_id == person.id)
+            .order_by(CityIdentity.created_at)
+        )
+        or "-"
+    )
+
+
+def events(session: Session, record_id: str) -> list[ConsentEvent]:
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.record_id == record_id)
+            .order_by(ConsentEvent.id)
+        )
+    )
+
+
+def to_event(row: ConsentEvent) -> Event:
+    return Event(
+        row.id, row.kind, row.at, row.actor_id, deciders_from_json(row.deciders), row.reason
+    )
+
+
+def view(session: Session, record: ConsentRecord, now: datetime | None = None) -> View:
+    purpose = session.get(Purpose, (record.purpose_id, record.purpose_version))
+    derived = derive(
+        [to_event(row) for row in events(session, record.id)],
+        validity=purposes.validity_of(purpose),
+        now=now or utcnow(),
+        purpose_end=purposes.end_of(session, purpose),
+    )
+    return View(record, purpose, derived)
+
+
+def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> ConsentEvent:
+    row = ConsentEvent(record_id=record.id, kind=kind, at=utcnow(), **fields)
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor_type=fields["actor_type"],
+        actor_id=fields["actor_id"],
+        action=f"consent.{kind}",
+        channel=fields["method"],
+        record_id=record.id,
+        purpose_id=record.purpose_id,
+        detail={"event": row.id, "reason": fields.get("reason")},
+    )
+    return row
+
+
+def records_of(session: Session, child_id: str, purpose_id: str | None = None) -> list[View]:
+    """Every record of a child (of one purpose), newest first."""
+    query = select(ConsentRecord).where(ConsentRecord.child_id == child_id)
+    if purpose_id is not None:
+        query = query.where(ConsentRecord.purpose_id == purpose_id)
+    rows = session.scalars(query.order_by(ConsentRecord.created_at.desc(), ConsentRecord.id))
+    return [view(session, row) for row in rows]
+
+
+def request(
+    session: Session, purpose: Purpose, child: Person, *, client_id: str, method: str = "api"
+) -> tuple[View, bool]:
+    """Ask the deciders for consent to ``purpose`` (its current version) for ``child``, or,
+    under another lawful basis, record the sharing. Returns the open record for it if there
+    is one already (created False). Raises ConsentError; flushes, the caller commits."""
+    child = _lock_child(session, child.id)
+    if purpose.withdrawn_at is not None:
+        raise ConsentError("purpose_withdrawn", "the purpose has been withdrawn")
+    policy = purposes.policy_of(purpose)
+    subject = child_of(session, child)
+    if subject.protected:
+        _refused(session, purpose, child.id, client_id, method, "child_protected")
+        raise ConsentError("cannot_consent", "this child's data is never shared")
+    who = None
+    if needs_consent(policy):
+        try:
+            who = deciders(policy, subject, today())
+        except CannotConsent as exc:
+            _refused(session, purpose, child.id, client_id, method, "no_decider")
+            raise ConsentError("cannot_consent", str(exc)) from None
+    for existing in records_of(session, child.id, purpose.purpose_id):
+        if existing.record.purpose_version == purpose.version and (
+            existing.derived.state not in TERMINAL
+        ):
+            return existing, False
+    record = ConsentRecord(
+        purpose_id=purpose.purpose_id,
+        purpose_version=purpose.version,
+        child_id=child.id,
+        city=_city_of(session, child),
+        requested_by=client_id,
+        created_at=utcnow(),
+    )
+    session.add(record)
+    session.flush()
+    common = {"actor_type": "service", "actor_id": client_id, "method": method}
+    if who is None:
+        _append(session, record, "recorded", reason=purpose.lawful_basis, **common)
+    else:
+        _append(session, record, "requested", deciders=deciders_to_json(who), **common)
+        notifier().consent_requested(record.id, sorted(who.everyone))
+    return view(session, record), True
+
+
+def _refused(session, purpose: Purpose, child_id: str, client_id: str, method: str, why: str):
+    audit.append(
+        session,
+        actor_type="service",
+        actor_id=client_id,
+        action="consent.request_refused",
+        channel=method,
+        purpose_id=purpose.purpose_id,
+        detail={"reason": why, "child": child_id},
+    )
+
+
+def answer(
+    session: Session,
+    record: ConsentRecord,
+    person: Person,
+    kind: str,
+    *,
+    method: str,
+    acr: str | None,
+    version_seen: int | None = None,
+) -> View:
+    """``person`` approves, refuses or withdraws. Checked against the state derived under the
+    child's lock; raises ConsentError. ``version_seen``: the purpose version whose text the
+    person was shown (a page posts it), which must be the record's."""
+    if kind not in ("approve", "refuse", "withdraw"):
+        raise ConsentError("wrong_answer", "unknown answer")
+    child = _lock_child(session, record.child_id)
+    current = view(session, record)
+    state = current.derived.state
+    if state in TERMINAL or state == "recorded":
+        raise ConsentError("closed", f"the consent is {state}")
+    if version_seen is not None and version_seen != record.purpose_version:
+        raise ConsentError("closed", "the purpose's text has changed; reload the page")
+    try:
+        who = deciders(purposes.policy_of(current.purpose), child_of(session, child), today())
+    except CannotConsent as exc:
+        _append(
+            session, record, "invalidate", actor_type="system", actor_id="broker",
+            method="system", reason="cannot_consent",
+        )  # fmt: skip
+        raise ConsentError("cannot_consent", str(exc)) from None
+    if person.id not in who.everyone:
+        raise ConsentError("not_a_decider", "you do not decide on this consent")
+    mine = current.derived.answers.get(person.id)
+    if kind == "withdraw" and state != "given" and mine != "approve":
+        raise ConsentError("wrong_answer", "there is nothing to withdraw")
+    if kind != "withdraw" and (state == "given" or mine is not None):
+        raise ConsentError("wrong_answer", "you have already answered")
+    _append(
+        session,
+        record,
+        kind,
+        actor_type="child" if person.id == record.child_id else "guardian",
+        actor_id=person.id,
+        method=method,
+        acr=acr,
+        deciders=deciders_to_json(who),
+        purpose_version=record.purpose_version,
+    )
+    return view(session, record)
+
+
+def reevaluate(session: Session, child_id: str, reason: str) -> int:
+    """After a custody change (or a change of protection): every open record of the child gets
+    a ``custody`` event with today's deciders, or is invalidated when nobody may decide any
+    more; the derivation then ends a given consent that lost the approvals it rested on.
+    Returns how many records got an event. Flushes."""
+    child = _lock_child(session, child_id)
+    subject = child_of(session, child)
+    touched = 0
+    for current in records_of(session, child_id):
+        if current.derived.state in TERMINAL:
+            continue
+        system = {"actor_type": "system", "actor_id": "broker", "method": "system"}
+        if subject.protected:
+            _append(session, current.record, "invalidate", reason="child_protected", **system)
+            touched += 1
+            continue
+        if current.derived.state == "recorded":
+            continue
+        try:
+            who = deciders(purposes.policy_of(current.purpose), subject, today())
+        except CannotConsent:
+            _append(session, current.record, "invalidate", reason="no_decider", **system)
+            touched += 1
+            continue
+        if who != current.derived.deciders:
+            _append(
+                session, current.record, "custody", deciders=deciders_to_json(who),
+                reason=reason, **system,
+            )  # fmt: skip
+            touched += 1
+    return touched
+
+
+def active_for(session: Session, child_id: str, purpose_id: str) -> View | None:
+    """The record a token exchange for ``purpose_id`` may rest on: given (or recorded under
+    another lawful basis) and not ended, newest first."""
+    for current in records_of(session, child_id, purpose_id):
+        if current.derived.active:
+            return current
+    return None

@@ -1,0 +1,43 @@
+"""The index from a service's ``sub`` back to the person (OIDC Core 8.1 pairwise subjects are
+one-way HMACs): recorded when a service is given a ``sub`` at an authorization, read when the
+service names a child to the consent API."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from federation.models import Person
+from idp.oidc.models import Client, PairwiseSubject
+from idp.oidc.subject import sector_of, subject_for
+
+
+def remember(session: Session, person_id: str, client: Client, secret: bytes) -> None:
+    """Record (once; concurrent sign-ins do not collide) the ``sub`` ``client`` sees."""
+    metadata = client.client_metadata or {}
+    if metadata.get("subject_type") == "public":
+        return
+    values = {
+        "sector": sector_of(metadata, client.client_id),
+        "sub": subject_for(person_id, metadata, client.client_id, secret),
+        "person_id": person_id,
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(PairwiseSubject).values(**values).on_conflict_do_nothing())
+
+
+def person_for(session: Session, client: Client, sub: str) -> Person | None:
+    """The person ``client`` knows as ``sub``, or None."""
+    if not isinstance(sub, str) or not 0 < len(sub) <= 64:
+        return None
+    metadata = client.client_metadata or {}
+    if metadata.get("subject_type") == "public":
+        return session.get(Person, sub)
+    person_id = session.scalar(
+        select(PairwiseSubject.person_id).where(
+            PairwiseSubject.sector == sector_of(metadata, client.client_id),
+            PairwiseSubject.sub == sub,
+        )
+    )
+    return session.get(Person, person_id) if person_id else None
