@@ -115,16 +115,7 @@ def _apply(derived: Derived, event: Event) -> None:
         derived.state, derived.reason, derived.ended_at = "invalidated", event.reason, event.at
         return
     if event.kind == "custody":
-        derived.deciders = event.deciders or derived.deciders
-        if state == "recorded" or derived.deciders is None:
-            return
-        now = _progress(derived.deciders, derived.answers)
-        if state == "given" and now != "given":
-            derived.state, derived.reason, derived.ended_at = "invalidated", event.reason, event.at
-        elif state != "given":
-            derived.state = now
-            if now == "given":
-                derived.given_at = event.at
+        _custody(derived, event)
         return
     if event.kind not in ANSWERS:
         return
@@ -144,6 +135,27 @@ def _apply(derived: Derived, event: Event) -> None:
         derived.given_at = event.at
     elif now in TERMINAL:
         derived.ended_at = event.at
+
+
+def _custody(derived: Derived, event: Event) -> None:
+    """The deciders changed. A given consent that rested on a departed decider's approval is
+    re-evaluated among the deciders who remain (a newly arrived guardian does not undo it, but
+    may withdraw it); an open request simply continues with the new deciders."""
+    old, new = derived.deciders, event.deciders
+    if new is None or derived.state == "recorded":
+        return
+    derived.deciders = new
+    if derived.state != "given" or old is None:
+        derived.state = _progress(new, derived.answers)
+        if derived.state == "given":
+            derived.given_at = event.at
+        return
+    departed = old.everyone - new.everyone
+    if not departed & derived.approved_by():
+        return
+    kept = Deciders(new.all_of & old.everyone, new.any_of & old.everyone)
+    if not kept.everyone or _progress(kept, derived.answers) != "given":
+        derived.state, derived.reason, derived.ended_at = "invalidated", event.reason, event.at
 
 
 def derive(

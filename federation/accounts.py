@@ -49,6 +49,7 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
         person.learner_id = identity.learner_id or person.learner_id
     person.email = identity.email
     person.locale = identity.locale
+    became_protected = identity.protected and not person.protected
     person.protected = identity.protected
     if link is None:
         link = CityIdentity(
@@ -73,8 +74,21 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
         for claim in identity.roles
     ]
     session.flush()
-    _sync_guardianships(session, person, identity)
+    changed = _sync_guardianships(session, person, identity)
+    if became_protected and person.id:
+        changed.add(person.id)
+    _reevaluate_consents(session, changed)
     return link
+
+
+def _reevaluate_consents(session: Session, child_ids: set[str]) -> None:
+    """Custody or protection changed: the children's consents are re-evaluated (CONSENT.md)."""
+    if not child_ids:
+        return
+    from consent.records import reevaluate  # consent builds on federation, not the reverse
+
+    for child_id in sorted(child_ids):
+        reevaluate(session, child_id, "custody_changed")
 
 
 def _ensure_schools(session: Session, identity: Identity) -> None:
@@ -91,7 +105,9 @@ def _ensure_schools(session: Session, identity: Identity) -> None:
     session.flush()
 
 
-def _sync_guardianships(session: Session, guardian: Person, identity: Identity) -> None:
+def _sync_guardianships(session: Session, guardian: Person, identity: Identity) -> set[str]:
+    """End the guardianships the directory no longer states, add the new ones; return the
+    ids of the children whose guardians changed."""
     children = (
         {
             child.learner_id: child
@@ -123,6 +139,7 @@ def _sync_guardianships(session: Session, guardian: Person, identity: Identity) 
             )
         )
     session.flush()
+    return wanted ^ current.keys()
 
 
 def unlink(session: Session, identity: CityIdentity) -> Person:

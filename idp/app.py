@@ -69,6 +69,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
         n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    from consent.app import init_app as init_consent
     from idp import i18n, logs, security
     from idp.health import bp as health_bp
     from idp.oidc import init_app as init_oidc
@@ -83,6 +84,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     i18n.init_app(app)
     init_keys(app)
     init_oidc(app)
+    init_consent(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
     return app

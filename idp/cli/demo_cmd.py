@@ -1,5 +1,5 @@
 """`digione demo seed`: load the demo people of every city and register the demo services'
-clients (config/demo/clients/), idempotently."""
+clients (config/demo/clients/) and data-sharing purposes (config/demo/purposes/), idempotently."""
 
 import click
 
@@ -16,6 +16,8 @@ def command() -> None:
 @pass_cli
 def seed(cli: CliContext) -> None:
     """Create or refresh the demo accounts of every city (password: demo) and the demo services."""
+    from consent.demo import seed_demo_purposes
+    from consent.purposes import PurposeError
     from federation.demo import seed as seed_demo
     from idp.oidc.demo_clients import DemoClientError, seed_demo_clients
 
@@ -29,8 +31,10 @@ def seed(cli: CliContext) -> None:
             services = seed_demo_clients(
                 db.session, cfg.folder / "demo" / "clients", development=not cfg.production
             )
-        except DemoClientError as exc:
+            demo_purposes = seed_demo_purposes(db.session, cfg.folder / "demo" / "purposes")
+        except (DemoClientError, PurposeError) as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         db.session.commit()
     click.echo(f"demo: {services} demo services registered (config/demo/clients)")
+    click.echo(f"demo: {demo_purposes} data-sharing purposes (config/demo/purposes)")

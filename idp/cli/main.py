@@ -24,9 +24,29 @@ def main(ctx: click.Context, folder: str | None) -> None:
 
 
 def _register() -> None:
-    from idp.cli import clients_cmd, config_cmd, db_cmd, demo_cmd, keys_cmd, people_cmd, serve_cmd
+    from idp.cli import (
+        clients_cmd,
+        config_cmd,
+        consent_cmd,
+        db_cmd,
+        demo_cmd,
+        keys_cmd,
+        people_cmd,
+        purposes_cmd,
+        serve_cmd,
+    )
 
-    for module in (clients_cmd, config_cmd, db_cmd, demo_cmd, keys_cmd, people_cmd, serve_cmd):
+    for module in (
+        clients_cmd,
+        config_cmd,
+        consent_cmd,
+        db_cmd,
+        demo_cmd,
+        keys_cmd,
+        people_cmd,
+        purposes_cmd,
+        serve_cmd,
+    ):
         main.add_command(module.command)
 
 

@@ -28,9 +28,9 @@ from idp.oidc.client_uris import MAX_URI, check_uri, sector_of
 
 SCOPES = (
     "openid", "profile", "email", "offline_access",
-    "edu:school", "edu:roles", "edu:municipality", "edu:learner_id",
+    "edu:school", "edu:roles", "edu:municipality", "edu:learner_id", "digione:admin",
 )  # fmt: skip
-ADMIN_ONLY_SCOPES = ("edu:learner_id",)
+ADMIN_ONLY_SCOPES = ("edu:learner_id", "digione:admin")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 ID_TOKEN_ALGS = ("RS256", "ES256")

@@ -34,6 +34,7 @@ SCOPES = [
     "edu:roles",
     "edu:municipality",
     "edu:learner_id",
+    "digione:admin",
 ]
 ASSERTION_ALGS = ["RS256", "ES256", "PS256"]
 # typ of a client assertion, when present (RFC 7519 5.1; draft-ietf-oauth-rfc7523bis): never that

@@ -15,7 +15,8 @@ log = logging.getLogger("digione.errors")
 
 
 API_PREFIXES = ("/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
-                "/oidc/register", "/.well-known/", "/jwks.json")  # fmt: skip
+                "/oidc/register", "/.well-known/", "/jwks.json", "/consent/api/",
+                "/admin/api/")  # fmt: skip
 
 
 def _page(status: int, title: str, detail: str):

@@ -21,7 +21,7 @@ SECRETS = {
 
 def test_seeds_both_demo_services_with_fixed_ids_and_secrets(app):
     with app.app_context():
-        assert seed_demo_clients(db.session, FOLDER, development=True) == 2
+        assert seed_demo_clients(db.session, FOLDER, development=True) == 3
         for client_id, secret in SECRETS.items():
             client = clients.get(db.session, client_id)
             assert client.check_client_secret(secret)
@@ -44,7 +44,7 @@ def test_seeding_again_restores_the_files_metadata_and_secret(app):
         clients.rotate_secret(db.session, client)
         client.client_metadata = {**client.client_metadata, "scope": "openid"}
         db.session.commit()
-        assert seed_demo_clients(db.session, FOLDER, development=True) == 2
+        assert seed_demo_clients(db.session, FOLDER, development=True) == 3
         db.session.commit()
         client = clients.get(db.session, "demo-reading-app")
         assert client.check_client_secret(SECRETS["demo-reading-app"])
