@@ -50,3 +50,21 @@ def append(
     )
     session.add(entry)
     return entry
+
+
+def cli_actor() -> str:
+    """The actor id of an administrator at the command line: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no name for the uid (a container)
+        return "cli:unknown"
+
+
+def admin_action(session: Session, action: str, *, detail: dict | None = None) -> AuditEntry:
+    """An administrator's change made with the `digione` command (the caller commits)."""
+    return append(
+        session, actor_type="admin", actor_id=cli_actor(), action=action, channel="cli",
+        detail=detail,
+    )  # fmt: skip

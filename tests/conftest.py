@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -131,6 +131,31 @@ def seeded(app: Flask) -> Flask:
     with app.app_context():
         seed(db.session, config_of(app))
     return app
+
+
+@pytest.fixture
+def digione_cli(database_url: str, master_key: str, tmp_path) -> Callable[..., str]:
+    """Runs ``digione ARGS...`` (click's CliRunner) on the test database; returns stdout, or
+    stderr when ``code`` is not 0. Ask for ``app`` too where the rows must be emptied after."""
+    from click.testing import CliRunner
+
+    from idp.cli import main
+
+    runner = CliRunner(
+        env={
+            "DIGIONE_DATABASE_URL": database_url,
+            "DIGIONE_MASTER_KEY": master_key,
+            "DIGIONE_SERVER_INSTANCE_DIR": str(tmp_path / "cli-instance"),
+            "DIGIONE_CONFIG": None,
+        }
+    )
+
+    def run(*args: str, code: int = 0, input: str | None = None) -> str:
+        result = runner.invoke(main, list(args), input=input)
+        assert result.exit_code == code, result.output
+        return result.stdout if code == 0 else result.stderr  # stderr also carries the logs
+
+    return run
 
 
 def sign_in(client, city: str, username: str, password: str = "demo", follow: bool = False):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from consent.audit import admin_action
 from idp.cli.context import CliContext, pass_cli
 from idp.oidc.client_metadata import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SUBJECT_TYPES
 
@@ -51,6 +52,25 @@ def _client(session, client_id: str):
     if client is None:
         raise click.ClickException(f"no client with client_id {client_id}")
     return client
+
+
+def _purposes_naming(session, client_id: str) -> list[str]:
+    from sqlalchemy import or_, select
+
+    from consent.models import Purpose
+
+    return sorted(
+        set(
+            session.scalars(
+                select(Purpose.purpose_id).where(
+                    or_(
+                        Purpose.source_client_id == client_id,
+                        Purpose.recipient_client_id == client_id,
+                    )
+                )
+            )
+        )
+    )
 
 
 def _echo_info(info: dict, as_json: bool) -> None:
@@ -118,6 +138,7 @@ def add(cli: CliContext, as_json: bool, **options) -> None:
             )
         except clients.InvalidClientMetadata as exc:
             raise click.ClickException(exc.description) from None
+        admin_action(session, "client.add", detail={"client_id": made.client.client_id})
         info = clients.client_info(
             made.client, secret=made.client_secret, issuer=settings.server.issuer
         )
@@ -171,6 +192,7 @@ def rotate_secret(cli: CliContext, client_id: str, as_json: bool) -> None:
             secret = clients.rotate_secret(session, client)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
+        admin_action(session, "client.rotate_secret", detail={"client_id": client_id})
         info = clients.client_info(client, secret=secret, issuer=settings.server.issuer)
     _echo_info(info, as_json)
 
@@ -185,9 +207,16 @@ def remove(cli: CliContext, client_id: str, yes: bool) -> None:
 
     with _registry(cli) as (session, _settings):
         client = _client(session, client_id)
+        named = _purposes_naming(session, client_id)
+        if named:
+            raise click.ClickException(
+                f"client {client_id} is a party to data-sharing purposes ({', '.join(named)}); "
+                "withdraw them first (digione purposes withdraw), the consent records keep them"
+            )
         if not yes:
             click.confirm(f"Remove client {client_id} ({client.client_name})?", abort=True)
         clients.remove(session, client)
+        admin_action(session, "client.remove", detail={"client_id": client_id})
     click.echo(f"removed client {client_id}")
 
 
@@ -202,6 +231,7 @@ def token(cli: CliContext, days: int, note: str) -> None:
 
     with _registry(cli) as (session, settings):
         value = clients.issue_initial_access_token(session, days=days, note=note)
+        admin_action(session, "client.initial_access_token", detail={"days": days})
         endpoint = f"{settings.server.issuer.rstrip('/')}/oidc/register"
     click.echo(value)
     click.echo(

@@ -80,6 +80,8 @@ def rotate(cli: CliContext, use: str | None, due: bool) -> None:
                 click.echo("rotation by age is off (keys.rotate_after_days = 0)")
                 return
             rotated = store.rotate_due(uses=uses)
+            if rotated:
+                _audit("keys.rotate", {"uses": list(rotated), "due": True})
             click.echo(
                 f"rotated: {', '.join(rotated)}"
                 if rotated
@@ -89,3 +91,12 @@ def rotate(cli: CliContext, use: str | None, due: bool) -> None:
         for each in uses:
             key = store.rotate(each)
             click.echo(f"{each}: now signing with {key.kid}")
+        _audit("keys.rotate", {"uses": list(uses), "due": False})
+
+
+def _audit(action: str, detail: dict) -> None:
+    from consent.audit import admin_action
+    from idp.db import db
+
+    admin_action(db.session, action, detail=detail)
+    db.session.commit()

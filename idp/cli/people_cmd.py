@@ -50,6 +50,7 @@ def links(cli: CliContext, city: str | None) -> None:
 def unlink(cli: CliContext, city: str, subject: str) -> None:
     """Undo a wrong link: CITY's account SUBJECT becomes a person of its own, and is never
     linked by learner id again."""
+    from consent.audit import admin_action
     from federation.accounts import unlink as unlink_identity
     from federation.models import CityIdentity
 
@@ -63,5 +64,6 @@ def unlink(cli: CliContext, city: str, subject: str) -> None:
         if not others:
             raise click.ClickException("that account is not linked to any other")
         person = unlink_identity(db.session, identity)
+        admin_action(db.session, "person.unlink", detail={"identity": identity.id})
         db.session.commit()
         click.echo(f"unlinked: {city}/{subject} is now person {person.id}")

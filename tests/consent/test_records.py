@@ -208,3 +208,22 @@ def test_records_and_events_are_append_only_in_the_schema(consent_app):
                 db.session.execute(text(statement))
             db.session.rollback()
         assert db.session.get(ConsentRecord, record.id) is not None
+
+
+def test_the_deciders_are_notified_of_a_request(consent_app, caplog):
+    told = []
+
+    class Recorder:
+        def consent_requested(self, record_id: str, deciders: list[str]) -> None:
+            told.append((record_id, deciders))
+
+    with consent_app.app_context():
+        pupil1 = person("espoo", "pupil1")
+        guardians = sorted(person("espoo", n).id for n in ("guardian1", "guardian2"))
+        with caplog.at_level("INFO", logger="digione.consent"):
+            logged = ask(READING, pupil1)  # the development notifier logs
+        assert any(r.getMessage() == "consent requested" for r in caplog.records)
+        assert pupil1.given_name not in caplog.text
+        consent_app.extensions["digione.notifier"] = Recorder()
+        record = ask(ASSESSMENTS, pupil1, "demo-learning-service")
+        assert told == [(record.id, guardians)] and logged.id != record.id

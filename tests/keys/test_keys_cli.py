@@ -5,31 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from idp.cli import main
 from idp.db import utcnow
 from keys.models import ACTIVE, RETIRED, SigningKey
 
 
 @pytest.fixture
-def digione(database_url, master_key, tmp_path, engine):
-    runner = CliRunner(
-        env={
-            "DIGIONE_DATABASE_URL": database_url,
-            "DIGIONE_MASTER_KEY": master_key,
-            "DIGIONE_SERVER_INSTANCE_DIR": str(tmp_path / "instance"),
-            "DIGIONE_CONFIG": None,
-        }
-    )
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, ["keys", *args])
-        assert result.exit_code == code, result.output
-        return result.stdout if code == 0 else result.stderr  # stderr also carries the logs
-
-    return run
+def digione(digione_cli, engine):
+    return lambda *args, **kwargs: digione_cli("keys", *args, **kwargs)
 
 
 def _lines(output: str, word: str) -> list[str]:

@@ -7,10 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from idp.cli import main
 from idp.db import db
 from idp.oidc import clients
 from idp.oidc.models import Client, InitialAccessToken
@@ -19,23 +17,9 @@ REDIRECT = "https://oppimo.espoo.fi/callback"
 
 
 @pytest.fixture
-def digione(app, database_url, master_key, tmp_path):
+def digione(app, digione_cli):
     """Runs `digione clients ...`; ``app`` (same database) empties the tables afterwards."""
-    runner = CliRunner(
-        env={
-            "DIGIONE_DATABASE_URL": database_url,
-            "DIGIONE_MASTER_KEY": master_key,
-            "DIGIONE_SERVER_INSTANCE_DIR": str(tmp_path / "cli-instance"),
-            "DIGIONE_CONFIG": None,
-        }
-    )
-
-    def run(*args: str, code: int = 0, input: str | None = None) -> str:
-        result = runner.invoke(main, ["clients", *args], input=input)
-        assert result.exit_code == code, result.output
-        return result.stdout if code == 0 else result.stderr
-
-    return run
+    return lambda *args, **kwargs: digione_cli("clients", *args, **kwargs)
 
 
 def stored(app, client_id: str) -> Client | None:
