@@ -1,0 +1,147 @@
+"""A consent record as JSON, with its full history: what `digione consent show --json` prints
+and GET /admin/api/consents/<id> returns. Identifiers only (the child's internal person id and
+learner id, the actors' ids), never a name.
+
+Also the export of every record of a city, one row at a time (`digione consent export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent import purposes, records
+from consent.models import ConsentEvent, ConsentRecord, Purpose
+from consent.states import TERMINAL, Step, derive
+from federation.models import Person
+from idp.db import utcnow
+
+EXPORT_FIELDS = (
+    "record_id", "purpose_id", "purpose_version", "child_id", "learner_id", "city",
+    "requested_by", "created_at", "state", "reason", "given_at", "valid_until", "ended_at",
+    "events",
+)  # fmt: skip
+BATCH = 500
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _step(step: Step, raw: ConsentEvent | None) -> dict:
+    """One line of the history; a derived step (expiry, the purpose's end) has no raw event."""
+    return {
+        "at": _iso(step.at),
+        "kind": step.kind,
+        "actor_type": raw.actor_type if raw is not None else "system",
+        "actor_id": step.actor_id if step.actor_id is not None else "broker",
+        "method": raw.method if raw is not None else "system",
+        "acr": raw.acr if raw is not None else None,
+        "reason": step.reason,
+        "deciders": raw.deciders if raw is not None else None,
+        "purpose_version": raw.purpose_version if raw is not None else None,
+        "state": step.state,
+        "counted": step.counted,
+        "event_id": step.event_id,
+    }
+
+
+def record_to_dict(session: Session, record: ConsentRecord, now: datetime | None = None) -> dict:
+    """The record, its state now and its history (every event, and derived endings)."""
+    current = records.view(session, record, now)
+    raw = {row.id: row for row in records.events(session, record.id)}
+    child = session.get(Person, record.child_id)
+    derived = current.derived
+    return {
+        "id": record.id,
+        "purpose": {
+            "id": record.purpose_id,
+            "version": record.purpose_version,
+            "lawful_basis": current.purpose.lawful_basis,
+            "notice_hash": current.purpose.notice_hash,
+        },
+        "child": {"id": record.child_id, "learner_id": child.learner_id if child else None},
+        "city": record.city,
+        "requested_by": record.requested_by,
+        "created_at": _iso(record.created_at),
+        "state": derived.state,
+        "reason": derived.reason,
+        "given_at": _iso(derived.given_at),
+        "valid_until": _iso(derived.valid_until),
+        "ended_at": _iso(derived.ended_at),
+        "history": [_step(step, raw.get(step.event_id)) for step in derived.history],
+    }
+
+
+def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cache: dict):
+    """Rows for a batch of records: their events in one query, purposes cached."""
+    ids = [record.id for record in batch]
+    by_record: dict[str, list] = {record_id: [] for record_id in ids}
+    for row in session.scalars(
+        select(ConsentEvent).where(ConsentEvent.record_id.in_(ids)).order_by(ConsentEvent.id)
+    ):
+        by_record[row.record_id].append(records.to_event(row))
+        session.expunge(row)  # memory stays flat however many records the city has
+    learner = dict(
+        session.execute(
+            select(Person.id, Person.learner_id).where(
+                Person.id.in_({record.child_id for record in batch})
+            )
+        ).all()
+    )
+    for record in batch:
+        key = (record.purpose_id, record.purpose_version)
+        if key not in cache:
+            purpose = session.get(Purpose, key)
+            cache[key] = (purposes.validity_of(purpose), purposes.end_of(session, purpose))
+        validity, end = cache[key]
+        events = by_record[record.id]
+        derived = derive(events, validity=validity, now=now, purpose_end=end)
+        yield {
+            "record_id": record.id,
+            "purpose_id": record.purpose_id,
+            "purpose_version": record.purpose_version,
+            "child_id": record.child_id,
+            "learner_id": learner.get(record.child_id),
+            "city": record.city,
+            "requested_by": record.requested_by,
+            "created_at": _iso(record.created_at),
+            "state": derived.state,
+            "reason": derived.reason,
+            "given_at": _iso(derived.given_at),
+            "valid_until": _iso(derived.valid_until),
+            "ended_at": _iso(derived.ended_at),
+            "events": len(events),
+        }
+
+
+def _derived_rows(session: Session, query, now: datetime | None) -> Iterator[dict]:
+    now = now or utcnow()
+    cache: dict = {}
+    query = query.order_by(ConsentRecord.created_at, ConsentRecord.id).execution_options(
+        yield_per=BATCH
+    )
+    for partition in session.scalars(query).partitions():
+        batch = list(partition)
+        yield from _batch_rows(session, batch, now, cache)
+        for record in batch:
+            session.expunge(record)
+
+
+def export_rows(session: Session, city: str, now: datetime | None = None) -> Iterator[dict]:
+    """Every record of ``city`` with its state now and its number of events, oldest first,
+    read from the database in batches (a server-side cursor on PostgreSQL)."""
+    return _derived_rows(session, select(ConsentRecord).where(ConsentRecord.city == city), now)
+
+
+def still_open(session: Session, purpose_id: str, below_version: int | None = None) -> int:
+    """How many records of a purpose (of its versions below ``below_version``) are not ended
+    now: requested, partially approved, given or recorded. Publishing a version that demands
+    re-consent, or withdrawing the purpose, ends them."""
+    query = select(ConsentRecord).where(ConsentRecord.purpose_id == purpose_id)
+    if below_version is not None:
+        query = query.where(ConsentRecord.purpose_version < below_version)
+    return sum(1 for row in _derived_rows(session, query, None) if row["state"] not in TERMINAL)
