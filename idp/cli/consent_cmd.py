@@ -11,7 +11,7 @@ import json
 import click
 
 from idp.cli.context import CliContext, pass_cli
-from idp.cli.purposes_cmd import database, operator
+from idp.cli.purposes_cmd import database
 
 
 @click.group("consent")
@@ -127,7 +127,7 @@ def export(cli: CliContext, city: str, fmt: str) -> None:
         if fmt == "json":
             out("\n]\n" if count else "]\n")
         audit.append(
-            session, actor_type="admin", actor_id=operator(), action="consent.export",
+            session, actor_type="admin", actor_id=audit.cli_actor(), action="consent.export",
             channel="cli", detail={"city": city, "count": count, "format": fmt},
         )  # fmt: skip
     click.echo(f"exported {count} record(s) of {city}", err=True)

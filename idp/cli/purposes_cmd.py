@@ -4,7 +4,6 @@ operator's login name as the actor."""
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from consent.audit import cli_actor
 from idp.cli.context import CliContext, pass_cli
 
 LANGUAGES = ("fi", "sv", "en")
@@ -46,22 +46,13 @@ def database(cli: CliContext) -> Iterator[Session]:
             raise
 
 
-def operator() -> str:
-    """The audit actor id of whoever runs the command: cli:<login name>."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        name = "unknown"
-    return f"cli:{name}"[:64]
-
-
 def _audit(session: Session, action: str, purpose_id: str, **detail) -> None:
     from consent import audit
 
     audit.append(
         session,
         actor_type="admin",
-        actor_id=operator(),
+        actor_id=audit.cli_actor(),
         action=action,
         channel="cli",
         purpose_id=purpose_id,
@@ -114,7 +105,7 @@ def add(cli: CliContext, file: str) -> None:
     spec = _read(file)
     with database(cli) as session:
         try:
-            row = purposes.add(session, spec, created_by=operator())
+            row = purposes.add(session, spec, created_by=cli_actor())
         except purposes.PurposeError as exc:
             raise click.ClickException(str(exc)) from None
         _audit(session, "purpose.add", row.purpose_id, version=row.version)
@@ -198,7 +189,7 @@ def new_version(cli: CliContext, purpose_id: str, file: str) -> None:
         current = _current(session, purpose_id)
         ending = history.still_open(session, purpose_id) if spec.requires_reconsent else 0
         try:
-            row = purposes.new_version(session, spec, created_by=operator())
+            row = purposes.new_version(session, spec, created_by=cli_actor())
         except purposes.PurposeError as exc:
             raise click.ClickException(str(exc)) from None
         _audit(

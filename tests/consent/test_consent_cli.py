@@ -16,12 +16,11 @@ from consent.models import AuditEntry, ConsentEvent, ConsentRecord
 from federation.models import Person
 from idp.db import db, utcnow
 from tests.consent.conftest import ASSESSMENTS, READING, person
-from tests.consent.test_purposes_cli import runner_for
 
 
 @pytest.fixture
-def digione(database_url, master_key, tmp_path):
-    return runner_for(database_url, master_key, tmp_path)
+def digione(digione_cli):
+    return digione_cli
 
 
 def ask(purpose_id: str, child, client_id: str = "demo-reading-app") -> ConsentRecord:

@@ -38,9 +38,9 @@ def runner_for(database_url: str, master_key: str, tmp_path: Path):
 
 
 @pytest.fixture
-def digione(database_url, master_key, tmp_path):
+def digione(digione_cli):
     """Runs `digione ...` on the test database (the app fixtures empty it afterwards)."""
-    return runner_for(database_url, master_key, tmp_path)
+    return digione_cli
 
 
 @pytest.fixture
