@@ -17,6 +17,10 @@ DigiOne extensions:
 - ``resources``: https URIs of the resource servers (audiences) this client may request access
   tokens for (RFC 8707).
 
+``grant_types`` may include ``urn:ietf:params:oauth:grant-type:token-exchange`` (RFC 8693,
+consent-bound tokens: consent.exchange) only when an administrator registers the client, and
+only for a confidential client.
+
 ``backchannel_logout_session_required`` defaults to true: logout tokens always carry ``sid``.
 """
 
@@ -31,7 +35,10 @@ SCOPES = (
     "edu:school", "edu:roles", "edu:municipality", "edu:learner_id", "digione:admin",
 )  # fmt: skip
 ADMIN_ONLY_SCOPES = ("edu:learner_id", "digione:admin")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 section 2.1
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
+ADMIN_ONLY_GRANTS = (TOKEN_EXCHANGE,)
+CONFIDENTIAL_GRANTS = ("client_credentials", TOKEN_EXCHANGE)  # never with auth method none
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 ID_TOKEN_ALGS = ("RS256", "ES256")
 SUBJECT_TYPES = ("pairwise", "public")
@@ -87,12 +94,15 @@ def _uris(data: dict, name: str, *, development: bool, error: str) -> list[str]:
     return [_uri(uri, name, development=development, native=True, error=error) for uri in uris]
 
 
-def _grants(data: dict) -> tuple[list[str], list[str]]:
+def _grants(data: dict, admin: bool) -> tuple[list[str], list[str]]:
     grants = _strings(data, "grant_types")
     grants = ["authorization_code"] if grants is None else grants
     unknown = [grant for grant in grants if grant not in GRANT_TYPES]
     if not grants or unknown:
         raise InvalidClientMetadata(f"grant_types: must be a non-empty subset of {GRANT_TYPES}")
+    for grant in ADMIN_ONLY_GRANTS:
+        if grant in grants and not admin:
+            raise InvalidClientMetadata(f"grant_types: {grant} is granted only by an administrator")
     if "refresh_token" in grants and "authorization_code" not in grants:
         raise InvalidClientMetadata("grant_types: refresh_token needs authorization_code")
     expected = ["code"] if "authorization_code" in grants else []
@@ -129,10 +139,9 @@ def _jwks(value: Any) -> dict:
 
 def _auth(data: dict, grants: list[str], development: bool) -> dict:
     method = _choice(data, "token_endpoint_auth_method", AUTH_METHODS)
-    if method == "none" and "client_credentials" in grants:
-        raise InvalidClientMetadata(
-            "token_endpoint_auth_method: none cannot use client_credentials"
-        )
+    for grant in CONFIDENTIAL_GRANTS:
+        if method == "none" and grant in grants:
+            raise InvalidClientMetadata(f"token_endpoint_auth_method: none cannot use {grant}")
     out: dict[str, Any] = {"token_endpoint_auth_method": method}
     jwks_uri = _text(data, "jwks_uri", max_len=MAX_URI)
     if jwks_uri is not None:
@@ -235,7 +244,7 @@ def validate_metadata(
     admin-only scopes the client already holds, which a non-admin update may keep."""
     if not isinstance(data, dict):
         raise InvalidClientMetadata("the client metadata must be a JSON object")
-    grants, response_types = _grants(data)
+    grants, response_types = _grants(data, admin)
     redirect_uris = _uris(data, "redirect_uris", development=development, error=REDIRECT)
     if "authorization_code" in grants and not redirect_uris:
         raise InvalidClientMetadata("redirect_uris: required for authorization_code", REDIRECT)

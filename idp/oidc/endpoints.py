@@ -61,6 +61,10 @@ def userinfo():
     except AccessTokenError:
         # A fixed text: the reason may quote the token, which would break the header (RFC 6750 3)
         return _bearer_error("invalid_token", "The access token is not valid.")
+    if "consent_id" in grant.claims or "act" in grant.claims:
+        # A consent-bound token (RFC 8693) is for the source system, never for userinfo; its
+        # audience is not the issuer anyway, so this is a second wall.
+        return _bearer_error("invalid_token", "The access token is not valid.")
     if grant.person is None or "openid" not in grant.scopes:
         return _bearer_error("insufficient_scope", "The token was not issued with openid.", 403)
     body = {"sub": grant.claims["sub"]}

@@ -1,9 +1,13 @@
 """Introspection (RFC 7662) and revocation (RFC 7009) of DigiOne's tokens.
 
 A client may introspect and revoke the tokens issued to it; a resource server registered with
-``introspection = true`` (admin only) may introspect any token whose audience it is. Revoking
-a refresh token revokes its whole family, access tokens included; revoking an access token
-revokes that token (RFC 7009 section 2.1).
+``introspection = true`` (admin only) may introspect any token whose audience it is: one of its
+``resources`` or its client_id. Revoking a refresh token revokes its whole family, access
+tokens included; revoking an access token revokes that token (RFC 7009 section 2.1).
+
+A consent-bound token (RFC 8693, consent.exchange: it carries ``consent_id``) is active only
+while its consent record is (consent.records.view(...).derived.active): after withdrawal,
+expiry or invalidation the answer is ``{"active": false}`` at once (RFC 7662 section 2.2).
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from idp.oidc.grants import AUTH_METHODS, revoke_family
 from idp.oidc.models import AccessTokenRecord, RefreshToken
 
 CONFIDENTIAL = [method for method in AUTH_METHODS if method != "none"]
+# RFC 7662 section 2.2, and a consent-bound token's actor (RFC 8693 section 4.1) and consent.
+INTROSPECTED = (
+    "scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti",
+    "act", "consent_id", "purpose", "purpose_version",
+)  # fmt: skip
 
 
 @dataclass
@@ -43,6 +52,21 @@ class TokenRef:
         return False
 
 
+def consent_active(claims: dict) -> bool:
+    """Whether the consent record a consent-bound token names is active now (True for tokens
+    that name none)."""
+    from consent import records
+    from consent.models import ConsentRecord
+
+    consent_id = claims.get("consent_id")
+    if consent_id is None:
+        return True
+    if not isinstance(consent_id, str) or len(consent_id) > 36:
+        return False
+    record = db.session.get(ConsentRecord, consent_id)
+    return record is not None and records.view(db.session, record).derived.active
+
+
 def find_token(token: str, hint: str | None) -> TokenRef | None:
     provider = current_app.extensions["digione.oidc"].provider
     order = (
@@ -59,6 +83,8 @@ def find_token(token: str, hint: str | None) -> TokenRef | None:
                 grant = read_access_token(token, provider)
             except AccessTokenError:
                 continue
+            if not consent_active(grant.claims):
+                return None
             return TokenRef(kind, grant.client_id, access=grant)
         row = read_refresh_token(token)
         if row is not None:
@@ -90,16 +116,13 @@ class Introspection(IntrospectionEndpoint):
             return False
         audience = token.access.claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
-        return bool(set(audiences) & set(client.client_metadata.get("resources", [])))
+        own = {client.client_id, *client.client_metadata.get("resources", [])}
+        return bool(set(audiences) & own)
 
     def introspect_token(self, token: TokenRef) -> dict:
         if token.access is not None:
             claims = token.access.claims
-            body = {
-                key: claims[key]
-                for key in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
-                if key in claims
-            }
+            body = {key: claims[key] for key in INTROSPECTED if key in claims}
             body.update(token_type="Bearer", active=True)
             return body
         row = token.refresh
