@@ -1,10 +1,221 @@
-"""The admin API for purposes (placeholder: being written)."""
+"""The admin API for purposes and consent records (docs/consent.md): what `digione purposes`
+and `digione consent show` do, for an administrator's tools.
+
+Authentication: a Bearer access token (RFC 6750 section 2.1) from the client_credentials grant,
+issued to a client registered with the admin-only scope ``digione:admin``. Errors are JSON
+``{"error", "error_description"}``; nothing is cached. Every change is appended to the audit
+trail with the client's id as the actor.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
 
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from consent import audit, history, purposes
+from consent.models import ConsentRecord
+from idp.db import db
+from idp.oidc.access import AccessTokenError, read_access_token
 from idp.security import csrf
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)
+
+SCOPE = "digione:admin"
+MAX_BODY = 64 * 1024  # a purpose is a few kilobytes
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def _json(body, status: int = 200, **headers):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(NO_STORE)
+    response.headers.update(headers)
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return _json({"error": exc.error, "error_description": exc.description}, exc.status)
+
+
+def _challenge(error: str | None, description: str, status: int = 401):
+    """RFC 6750 section 3: the challenge names the error (none when no token was sent)."""
+    header = 'Bearer realm="DigiOne"'
+    if error is not None:
+        header += f', error="{error}", error_description="{description}"'
+    if error == "insufficient_scope":
+        header += f', scope="{SCOPE}"'
+    body = {"error": error or "invalid_request", "error_description": description}
+    return _json(body, status, **{"WWW-Authenticate": header})
+
+
+@bp.before_request
+def _authenticate():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return _challenge(None, "Send an access token as a Bearer token.")
+    provider = current_app.extensions["digione.oidc"].provider
+    try:
+        grant = read_access_token(token, provider, audience=provider.issuer)
+    except AccessTokenError:
+        # A fixed text: the reason may quote the token, which would break the header.
+        return _challenge("invalid_token", "The access token is not valid.")
+    if "consent_id" in grant.claims or "act" in grant.claims:
+        return _challenge("invalid_token", "The access token is not valid.")
+    if SCOPE not in grant.scopes or grant.family is not None or grant.person is not None:
+        # Only the client_credentials grant: a token a person signed in for never administers.
+        return _challenge(
+            "insufficient_scope", f"A client_credentials token with {SCOPE} is needed.", 403
+        )
+    g.admin_client_id = grant.client_id
+    return None
+
+
+def _body() -> dict:
+    """The request's JSON object, at most MAX_BODY bytes."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "invalid_request", f"The body is larger than {MAX_BODY} bytes.")
+    if request.mimetype != "application/json":
+        raise ApiError(400, "invalid_request", "Send a JSON object (application/json).")
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "invalid_request", f"The body is larger than {MAX_BODY} bytes.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "purpose: must be a JSON object")
+    return data
+
+
+def _spec(data: dict) -> purposes.PurposeSpec:
+    try:
+        return purposes.parse(data)
+    except purposes.PurposeError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+
+
+def _version_arg() -> int | None:
+    value = request.args.get("version")
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise ApiError(400, "invalid_request", "version: must be a positive integer")
+    return int(value)
+
+
+def _existing(purpose_id: str, version: int | None = None):
+    row = purposes.get(db.session, purpose_id, version)
+    if row is None:
+        which = f" version {version}" if version is not None else ""
+        raise ApiError(404, "not_found", f"No purpose {purpose_id}{which}.")
+    return row
+
+
+def _audit(action: str, purpose_id: str, **detail) -> None:
+    audit.append(
+        db.session, actor_type="admin", actor_id=g.admin_client_id, action=action,
+        channel="api", purpose_id=purpose_id, detail=detail,
+    )  # fmt: skip
+
+
+def _commit() -> None:
+    """Commit; a concurrent publication of the same purpose or version is a conflict."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "conflict", "Someone published the same purpose at once.") from None
+
+
+def _created(row, **extra):
+    location = url_for(
+        "admin_api.purpose", purpose_id=row.purpose_id, version=row.version, _external=True
+    )
+    return _json({**purposes.to_dict(row), **extra}, 201, Location=location)
+
+
+@bp.get("/purposes")
+def purpose_list():
+    """The latest version of every purpose."""
+    return _json({"purposes": [purposes.to_dict(p) for p in purposes.all_latest(db.session)]})
+
+
+@bp.post("/purposes")
+def purpose_add():
+    """Register version 1 of a purpose: the body is the purpose file's content as JSON."""
+    spec = _spec(_body())
+    if purposes.latest(db.session, spec.id) is not None:
+        raise ApiError(409, "conflict", f"id: purpose {spec.id} exists; publish a new version.")
+    try:
+        row = purposes.add(db.session, spec, created_by=g.admin_client_id)
+    except purposes.PurposeError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    _audit("purpose.add", row.purpose_id, version=row.version)
+    _commit()
+    return _created(row)
+
+
+@bp.get("/purposes/<purpose_id>")
+def purpose(purpose_id: str):
+    """The latest version of a purpose, or ``?version=N``."""
+    return _json(purposes.to_dict(_existing(purpose_id, _version_arg())))
+
+
+@bp.post("/purposes/<purpose_id>/versions")
+def purpose_new_version(purpose_id: str):
+    """Publish the next version; the body's id (if given) must be the path's."""
+    data = _body()
+    data.setdefault("id", purpose_id)
+    if data["id"] != purpose_id:
+        raise ApiError(400, "invalid_request", f"id: must be {purpose_id}, as in the path")
+    spec = _spec(data)
+    current = _existing(purpose_id)
+    if current.withdrawn_at is not None:
+        raise ApiError(409, "conflict", f"The purpose {purpose_id} has been withdrawn.")
+    ending = history.still_open(db.session, purpose_id) if spec.requires_reconsent else 0
+    try:
+        row = purposes.new_version(db.session, spec, created_by=g.admin_client_id)
+    except purposes.PurposeError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    _audit(
+        "purpose.new_version", purpose_id, version=row.version, previous=current.version,
+        requires_reconsent=row.requires_reconsent, ended=ending,
+    )  # fmt: skip
+    _commit()
+    return _created(row, ended_records=ending)
+
+
+@bp.post("/purposes/<purpose_id>/withdraw")
+def purpose_withdraw(purpose_id: str):
+    """Withdraw every version of a purpose: every consent under it ends."""
+    current = _existing(purpose_id)
+    if current.withdrawn_at is not None:
+        raise ApiError(409, "conflict", f"The purpose {purpose_id} is withdrawn already.")
+    ending = history.still_open(db.session, purpose_id)
+    purposes.withdraw(db.session, purpose_id)
+    _audit("purpose.withdraw", purpose_id, version=current.version, ended=ending)
+    _commit()
+    db.session.expire_all()
+    return _json({**purposes.to_dict(_existing(purpose_id)), "ended_records": ending})
+
+
+@bp.get("/consents/<record_id>")
+def consent(record_id: str):
+    """A consent record with its state now and its history (as `digione consent show`)."""
+    record = db.session.get(ConsentRecord, record_id) if len(record_id) <= 36 else None
+    if record is None:
+        raise ApiError(404, "not_found", f"No consent record {record_id[:36]}.")
+    return _json(history.record_to_dict(db.session, record))
