@@ -148,7 +148,9 @@ def _echo_purpose(info: dict) -> None:
                 click.echo(f"  {language}: {value.get(language, '')}")
             continue
         if isinstance(value, dict):
-            value = ", ".join(f"{key}={item}" for key, item in value.items())
+            value = ", ".join(
+                f"{key}={'-' if item is None else item}" for key, item in value.items()
+            )
         elif isinstance(value, list):
             value = ", ".join(value) if value else "-"
         elif value is None:

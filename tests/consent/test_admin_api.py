@@ -272,3 +272,20 @@ def test_unknown_paths_and_methods_are_json(api):
     assert api.get(f"{API}/nothing").is_json
     response = api.delete(f"{API}/purposes")
     assert response.status_code == 405 and response.is_json
+
+
+def test_an_admin_client_registered_at_the_command_line(consent_app, digione_cli):
+    """As docs/consent.md tells the operator: `digione clients add` with the scope
+    digione:admin and the client_credentials grant, then a token from /oidc/token."""
+    args = "clients add --name Tool --grant-type client_credentials --scope digione:admin --json"
+    info = json.loads(digione_cli(*args.split()))
+    client = consent_app.test_client()
+    response = client.post(
+        "/oidc/token",
+        data={"grant_type": "client_credentials", "scope": "digione:admin"},
+        auth=(info["client_id"], info["client_secret"]),
+    )
+    assert response.status_code == 200, response.json
+    token = response.json["access_token"]
+    listing = client.get(f"{API}/purposes", headers={"Authorization": f"Bearer {token}"})
+    assert listing.status_code == 200 and len(listing.json["purposes"]) == 2
