@@ -3,8 +3,8 @@ consent a token exchange rests on (CONSENT.md, issue 5).
 
 Every change is a new ConsentEvent (and an audit entry); a record's state is always derived
 by consent.states.derive. Operations on one child take a row lock on the child's Person first
-(PostgreSQL; SQLite serialises writers anyway), so that the state an answer is checked
-against is the state it is appended to.
+(PostgreSQL; on SQLite the database's write lock, by a no-op write), so that the state an
+answer is checked against is the state it is appended to.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from consent import audit, purposes
@@ -68,6 +68,13 @@ def deciders_from_json(data: dict | None) -> Deciders | None:
 
 
 def _lock_child(session: Session, child_id: str) -> Person:
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks, and pysqlite begins a transaction only at the first write,
+        # so two requests could both read "no open record" and both insert one. A no-op write
+        # takes the database's write lock now (waiting out the busy timeout), so everything
+        # read after it is what the new event is appended to.
+        session.execute(text("UPDATE people SET protected = protected WHERE id = :id"),
+                        {"id": child_id})  # fmt: skip
     person = session.get(Person, child_id, with_for_update=True, populate_existing=True)
     if person is None:
         raise ConsentError("unknown_child", "no such child")
