@@ -38,6 +38,7 @@ def me():
         city=cfg.cities.get(current.city),
         city_name=city_name,
         children=children,
+        consents=bool(children) or any(role.role == "learner" for role in current.identity.roles),
         approvals=approvals_of(current.person_id),
     )
 
