@@ -292,3 +292,25 @@ def test_the_receipt_downloads_signed(consent_app):
         ).one()
     assert body["indicated_by"][0]["actor_id"] == g1_id
     assert body["indicated_by"][0]["custody_basis"] == approve.deciders
+
+
+def test_a_sharing_under_another_lawful_basis_is_shown_to_guardians_only(consent_app):
+    with consent_app.app_context():
+        data = purposes.to_dict(purposes.latest(db.session, READING))
+        keep = set(purposes.PurposeSpec.model_fields)
+        spec = {key: value for key, value in data.items() if key in keep} | {
+            "id": "demo-public-task",
+            "lawful_basis": "public_task",
+            "validity_days": None,
+        }
+        purposes.add(db.session, purposes.parse(spec), created_by="test")
+        db.session.commit()
+    record_id = ask(consent_app, "demo-public-task", "pupil1")
+    assert state(consent_app, record_id) == "recorded"
+    shown = page(signed_in(consent_app, "guardian2"))
+    card = record_html(shown, record_id)
+    assert "In force" in shown
+    assert "Status: Shared under another lawful basis: nobody is asked" in words(card)
+    assert "Public task (GDPR article 6(1)(e))" in words(card)
+    assert "<form" not in card  # nobody is asked, so there is nothing to answer
+    assert record_id not in page(signed_in(consent_app, "guardian3"))
