@@ -165,13 +165,25 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         )
         raise AccessDeniedError(description)
 
+    def _no_consent(self, reason: str) -> NoReturn:
+        """access_denied naming the latest request's state. A protected child is refused in
+        the same words: the refusal must not disclose the non-disclosure order."""
+        ex = self.exchange
+        latest = records.records_of(db.session, ex.child.id, ex.purpose.purpose_id)
+        state = latest[0].derived.state if latest else "none"
+        self._deny(
+            reason if reason == "child_protected" else f"{reason}:{state}",
+            f"There is no active consent for this purpose (latest request: {state}).",
+            latest[0].record.id if latest else None,
+        )
+
     def consent(self) -> records.View:
         """The active record the token rests on; under a lawful basis other than consent the
         sharing is recorded (nobody is asked). Denies otherwise."""
         ex, session = self.exchange, db.session
         client_id = self.request.client.client_id
         if ex.child.protected:
-            self._deny("child_protected", "This child's data is never shared.")
+            self._no_consent("child_protected")
         current = records.active_for(session, ex.child.id, ex.purpose.purpose_id)
         if current is None and not needs_consent(purposes.policy_of(ex.purpose)):
             try:
@@ -179,15 +191,9 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
                     session, ex.purpose, ex.child, client_id=client_id, method=CHANNEL
                 )
             except records.ConsentError as exc:
-                self._deny(exc.code, "The sharing cannot be recorded for this child.")
+                self._no_consent(exc.code)
         if current is None or not current.derived.active:
-            latest = records.records_of(session, ex.child.id, ex.purpose.purpose_id)
-            state = latest[0].derived.state if latest else "none"
-            self._deny(
-                f"no_active_consent:{state}",
-                f"There is no active consent for this purpose (latest request: {state}).",
-                latest[0].record.id if latest else None,
-            )
+            self._no_consent("no_active_consent")
         version = current.purpose
         if (version.recipient_client_id, version.source_client_id) != (
             client_id,

@@ -257,6 +257,8 @@ def test_a_protected_child_is_refused_under_every_policy(consent_app, which):
         db.session.commit()
     response = exchange(app, sub, purpose_id, recipient)
     assert response.status_code == 400 and response.json["error"] == "access_denied"
+    # In the words of any missing consent: the order itself is not disclosed
+    assert response.json["error_description"].startswith("There is no active consent")
     denied = [e for e in audit_actions(app) if e.action == "consent.exchange_denied"]
     assert [e.detail["reason"] for e in denied] == ["child_protected"]
     with app.app_context():  # nothing recorded for the public-task purpose either
