@@ -214,7 +214,9 @@ def answer(
 ) -> View:
     """``person`` approves, refuses or withdraws. Checked against the state derived under the
     child's lock; raises ConsentError. ``version_seen``: the purpose version whose text the
-    person was shown (a page posts it), which must be the record's."""
+    person was shown (a page posts it), which must be the record's. When nobody may decide
+    any more (the child became protected, no guardian is left) the record is invalidated and
+    ConsentError raised: the caller commits that too."""
     if kind not in ("approve", "refuse", "withdraw"):
         raise ConsentError("wrong_answer", "unknown answer")
     child = _lock_child(session, record.child_id)
@@ -224,12 +226,14 @@ def answer(
         raise ConsentError("closed", f"the consent is {state}")
     if version_seen is not None and version_seen != record.purpose_version:
         raise ConsentError("closed", "the purpose's text has changed; reload the page")
+    subject = child_of(session, child)
     try:
-        who = deciders(purposes.policy_of(current.purpose), child_of(session, child), today())
-    except CannotConsent as exc:
+        who = deciders(purposes.policy_of(current.purpose), subject, today())
+    except CannotConsent as exc:  # the record is ended; the caller commits even on this error
+        why = "child_protected" if subject.protected else "no_decider"
         _append(
             session, record, "invalidate", actor_type="system", actor_id="broker",
-            method="system", reason="cannot_consent",
+            method="system", reason=why,
         )  # fmt: skip
         raise ConsentError("cannot_consent", str(exc)) from None
     if person.id not in who.everyone:
