@@ -228,6 +228,10 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             "exp": now + lifetime,
             "jti": jti,
         }
+        if "edu:learner_id" in ex.source.scopes and ex.child.learner_id:
+            # A source system an admin registered for the national learner id (a school's
+            # administration system keys pupils by it) finds the pupil by it; others by sub.
+            claims["learner_id"] = ex.child.learner_id
         # The source system verifies the token: its registered algorithm.
         alg = ex.source.client_metadata.get("access_token_signed_response_alg") or "RS256"
         token = minter.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})

@@ -94,14 +94,14 @@ def _uris(data: dict, name: str, *, development: bool, error: str) -> list[str]:
     return [_uri(uri, name, development=development, native=True, error=error) for uri in uris]
 
 
-def _grants(data: dict, admin: bool) -> tuple[list[str], list[str]]:
+def _grants(data: dict, admin: bool, granted: tuple[str, ...]) -> tuple[list[str], list[str]]:
     grants = _strings(data, "grant_types")
     grants = ["authorization_code"] if grants is None else grants
     unknown = [grant for grant in grants if grant not in GRANT_TYPES]
     if not grants or unknown:
         raise InvalidClientMetadata(f"grant_types: must be a non-empty subset of {GRANT_TYPES}")
     for grant in ADMIN_ONLY_GRANTS:
-        if grant in grants and not admin:
+        if grant in grants and not admin and grant not in granted:
             raise InvalidClientMetadata(f"grant_types: {grant} is granted only by an administrator")
     if "refresh_token" in grants and "authorization_code" not in grants:
         raise InvalidClientMetadata("grant_types: refresh_token needs authorization_code")
@@ -241,10 +241,11 @@ def validate_metadata(
     data: dict, *, admin: bool, development: bool, granted: tuple[str, ...] = ()
 ) -> dict:
     """Checked, normalised metadata with defaults filled in (RFC 7591 section 2). ``granted``:
-    admin-only scopes the client already holds, which a non-admin update may keep."""
+    admin-only scopes and grant types the client already holds, which a non-admin update may
+    keep."""
     if not isinstance(data, dict):
         raise InvalidClientMetadata("the client metadata must be a JSON object")
-    grants, response_types = _grants(data, admin)
+    grants, response_types = _grants(data, admin, granted)
     redirect_uris = _uris(data, "redirect_uris", development=development, error=REDIRECT)
     if "authorization_code" in grants and not redirect_uris:
         raise InvalidClientMetadata("redirect_uris: required for authorization_code", REDIRECT)

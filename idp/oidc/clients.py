@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from idp.db import utcnow
 from idp.oidc.client_metadata import (
+    ADMIN_ONLY_GRANTS,
     ADMIN_ONLY_SCOPES,
     AUTH_METHODS,
     GRANT_TYPES,
@@ -31,7 +32,8 @@ from idp.oidc.client_metadata import (
 from idp.oidc.models import Client, InitialAccessToken
 
 __all__ = [
-    "ADMIN_ONLY_SCOPES", "AUTH_METHODS", "GRANT_TYPES", "ID_TOKEN_ALGS", "SCOPES",
+    "ADMIN_ONLY_GRANTS", "ADMIN_ONLY_SCOPES", "AUTH_METHODS", "GRANT_TYPES", "ID_TOKEN_ALGS",
+    "SCOPES",
     "InvalidClientMetadata", "RegisteredClient", "check_initial_access_token", "client_info",
     "get", "hash_secret", "issue_initial_access_token", "list_clients", "new_secret",
     "register", "registration_client_uri", "remove", "rotate_secret", "update",
@@ -107,9 +109,11 @@ def update(
 ) -> RegisteredClient:
     """Replace the client's metadata (RFC 7592 section 2.2: full replacement, defaults refill
     what is left out). A client that now authenticates with a secret but had none gets a new
-    one (returned); one that no longer uses a secret loses it. Admin-only scopes the client
-    already holds may be kept by a non-admin update."""
-    granted = tuple(scope for scope in client.scopes if scope in ADMIN_ONLY_SCOPES)
+    one (returned); one that no longer uses a secret loses it. Admin-only scopes and grant
+    types the client already holds may be kept by a non-admin update."""
+    granted = tuple(scope for scope in client.scopes if scope in ADMIN_ONLY_SCOPES) + tuple(
+        grant for grant in client.grant_types if grant in ADMIN_ONLY_GRANTS
+    )
     checked = validate_metadata(metadata, admin=admin, development=development, granted=granted)
     secret = None
     if not uses_secret(checked):

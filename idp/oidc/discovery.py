@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from idp.oidc.claims import SUPPORTED_CLAIMS
+from idp.oidc.client_metadata import GRANT_TYPES
 from idp.oidc.grants import AUTH_METHODS
 from idp.oidc.server import ASSERTION_ALGS, SCOPES
 
@@ -27,7 +28,7 @@ def metadata(issuer: str, registration: bool) -> dict:
         "scopes_supported": SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,

@@ -29,7 +29,7 @@ CONFIDENTIAL = [method for method in AUTH_METHODS if method != "none"]
 # RFC 7662 section 2.2, and a consent-bound token's actor (RFC 8693 section 4.1) and consent.
 INTROSPECTED = (
     "scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti",
-    "act", "consent_id", "purpose", "purpose_version",
+    "act", "consent_id", "purpose", "purpose_version", "learner_id",
 )  # fmt: skip
 
 

@@ -141,8 +141,10 @@ def test_exchange_while_the_consent_lasts(consent_app):
         school = db.session.get(Client, SOURCE)
         secret = app.extensions["digione.oidc"].provider.pairwise_secret
         source_sub = subject_for(pupil1.id, school.client_metadata, SOURCE, secret)
+        learner_id = pupil1.learner_id
     claims = verify(app.test_client(), body["access_token"], audience=RESOURCE)
     assert claims["sub"] == source_sub != sub
+    assert claims["learner_id"] == learner_id  # the source holds edu:learner_id
     assert claims["act"] == {"sub": "demo-reading-app"}
     assert claims["client_id"] == "demo-reading-app"
     assert claims["scope"] == "school:class school:school"
@@ -408,6 +410,23 @@ def test_dynamic_registration_refuses_the_grant(consent_app):
     )  # fmt: skip
     assert response.status_code == 400
     assert response.json["error"] == "invalid_client_metadata"
+
+
+def test_a_client_updating_itself_keeps_the_grant_an_admin_gave(consent_app):
+    """RFC 7592 full replacement by the client: admin-granted grant types may be kept."""
+    metadata = {"client_name": "S", "redirect_uris": ["https://s.example/cb"],
+                "grant_types": ["authorization_code", TOKEN_EXCHANGE]}  # fmt: skip
+    with consent_app.app_context():
+        made = clients.register(db.session, metadata, admin=True, development=True, dynamic=True)
+        db.session.commit()
+        client_id, token = made.client.client_id, made.registration_access_token
+    response = consent_app.test_client().put(
+        f"/oidc/register/{client_id}",
+        json={**metadata, "client_id": client_id, "client_name": "S2"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.json
+    assert TOKEN_EXCHANGE in response.json["grant_types"]
 
 
 def test_consent_for_an_older_version_and_reconsent(consent_app):

@@ -24,6 +24,7 @@ def test_oidcc_discovery_endpoint_verification(client):
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",  # RFC 8693, consent-bound tokens
     }
     assert "password" not in doc["grant_types_supported"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
