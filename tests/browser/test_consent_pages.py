@@ -5,11 +5,7 @@ and an ended one (history open) in fi, sv and en."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser.test_accessibility import (
     AXE,
@@ -21,7 +17,7 @@ from tests.browser.test_accessibility import (
     describe,
 )
 from tests.conftest import require
-from tests.consent.conftest import ASSESSMENTS, DEMO, READING
+from tests.consent.conftest import ASSESSMENTS, READING
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 320, "height": 640}
@@ -54,26 +50,6 @@ TEXTS = {
     },
     "en": {"user": "User name", "password": "Password", "submit": "Sign in"},
 }
-
-
-@pytest.fixture
-def consent_server(seeded) -> Iterator[str]:
-    """A live broker with the demo people, clients and purposes (as tests/consent's
-    consent_app seeds them)."""
-    from consent.demo import seed_demo_purposes
-    from idp.db import db
-    from idp.oidc.demo_clients import seed_demo_clients
-
-    with seeded.app_context():
-        seed_demo_clients(db.session, DEMO / "clients", development=True)
-        seed_demo_purposes(db.session, DEMO / "purposes")
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, seeded, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def ask(app, purpose_id: str, username: str, client_id: str, answers=()) -> str:

@@ -15,18 +15,22 @@ READING = "demo-reading-class"  # all guardians decide
 ASSESSMENTS = "demo-learning-assessments"  # a pupil of 13 or more decides for themself
 
 
-@pytest.fixture
-def consent_app(seeded: Flask) -> Flask:
-    """The app with the demo people, the demo clients (incl. the source system
-    demo-school-admin) and the demo purposes."""
+def seed_consent_demo(app: Flask) -> Flask:
+    """Register the demo clients (incl. the source system demo-school-admin) and purposes."""
     from consent.demo import seed_demo_purposes
     from idp.oidc.demo_clients import seed_demo_clients
 
-    with seeded.app_context():
+    with app.app_context():
         seed_demo_clients(db.session, DEMO / "clients", development=True)
         seed_demo_purposes(db.session, DEMO / "purposes")
         db.session.commit()
-    return seeded
+    return app
+
+
+@pytest.fixture
+def consent_app(seeded: Flask) -> Flask:
+    """The app with the demo people, the demo clients and the demo purposes."""
+    return seed_consent_demo(seeded)
 
 
 def person(city: str, username: str):
