@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from consent import purposes, records
 from consent.models import ConsentEvent, ConsentRecord, Purpose
-from consent.states import TERMINAL, Step, derive
+from consent.states import TERMINAL, Derived, Step, derive
 from federation.models import Person
 from idp.db import utcnow
 
@@ -49,6 +49,16 @@ def _step(step: Step, raw: ConsentEvent | None) -> dict:
     }
 
 
+def _state(derived: Derived) -> dict:
+    return {
+        "state": derived.state,
+        "reason": derived.reason,
+        "given_at": _iso(derived.given_at),
+        "valid_until": _iso(derived.valid_until),
+        "ended_at": _iso(derived.ended_at),
+    }
+
+
 def record_to_dict(session: Session, record: ConsentRecord, now: datetime | None = None) -> dict:
     """The record, its state now and its history (every event, and derived endings)."""
     current = records.view(session, record, now)
@@ -67,11 +77,7 @@ def record_to_dict(session: Session, record: ConsentRecord, now: datetime | None
         "city": record.city,
         "requested_by": record.requested_by,
         "created_at": _iso(record.created_at),
-        "state": derived.state,
-        "reason": derived.reason,
-        "given_at": _iso(derived.given_at),
-        "valid_until": _iso(derived.valid_until),
-        "ended_at": _iso(derived.ended_at),
+        **_state(derived),
         "history": [_step(step, raw.get(step.event_id)) for step in derived.history],
     }
 
@@ -109,11 +115,7 @@ def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cac
             "city": record.city,
             "requested_by": record.requested_by,
             "created_at": _iso(record.created_at),
-            "state": derived.state,
-            "reason": derived.reason,
-            "given_at": _iso(derived.given_at),
-            "valid_until": _iso(derived.valid_until),
-            "ended_at": _iso(derived.ended_at),
+            **_state(derived),
             "events": len(events),
         }
 

@@ -133,10 +133,9 @@ def seeded(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture
-def digione_cli(database_url: str, master_key: str, tmp_path) -> Callable[..., str]:
-    """Runs ``digione ARGS...`` (click's CliRunner) on the test database; returns stdout, or
-    stderr when ``code`` is not 0. Ask for ``app`` too where the rows must be emptied after."""
+def cli_runner(database_url: str, master_key: str, tmp_path: Path) -> Callable[..., str]:
+    """Runs ``digione ARGS...`` (click's CliRunner) on ``database_url``; returns stdout, or
+    stderr when ``code`` is not 0."""
     from click.testing import CliRunner
 
     from idp.cli import main
@@ -152,10 +151,17 @@ def digione_cli(database_url: str, master_key: str, tmp_path) -> Callable[..., s
 
     def run(*args: str, code: int = 0, input: str | None = None) -> str:
         result = runner.invoke(main, list(args), input=input)
-        assert result.exit_code == code, result.output
+        assert result.exit_code == code, (result.output, result.exception)
         return result.stdout if code == 0 else result.stderr  # stderr also carries the logs
 
     return run
+
+
+@pytest.fixture
+def digione_cli(database_url: str, master_key: str, tmp_path) -> Callable[..., str]:
+    """``digione ARGS...`` on the test database (cli_runner). Ask for ``app`` too where the
+    rows must be emptied after."""
+    return cli_runner(database_url, master_key, tmp_path)
 
 
 def sign_in(client, city: str, username: str, password: str = "demo", follow: bool = False):

@@ -25,24 +25,11 @@ def command() -> None:
 
 @contextmanager
 def _registry(cli: CliContext) -> Iterator:
-    """The database session and settings inside an app context; commits on success. Database
-    problems become one readable line (exit 1)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """The database session and settings inside an app context (CliContext.database)."""
     from idp.app import config_of
-    from idp.db import db
 
-    app = cli.app()
-    with app.app_context():
-        try:
-            yield db.session, config_of(app).settings
-            db.session.commit()
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            reason = type(getattr(exc, "orig", None) or exc).__name__
-            raise click.ClickException(
-                f"database error ({reason}); is it migrated? run: digione db upgrade"
-            ) from None
+    with cli.database() as session:
+        yield session, config_of(cli.app()).settings
 
 
 def _client(session, client_id: str):

@@ -11,7 +11,6 @@ import json
 import click
 
 from idp.cli.context import CliContext, pass_cli
-from idp.cli.purposes_cmd import database
 
 
 @click.group("consent")
@@ -69,7 +68,7 @@ def show(cli: CliContext, record_id: str, as_json: bool) -> None:
     from consent.history import record_to_dict
     from consent.models import ConsentRecord
 
-    with database(cli) as session:
+    with cli.database() as session:
         record = session.get(ConsentRecord, record_id)
         if record is None:
             raise click.ClickException(f"no consent record {record_id}")
@@ -113,7 +112,7 @@ def export(cli: CliContext, city: str, fmt: str) -> None:
         click.echo(text, nl=False)
 
     count = 0
-    with database(cli) as session:
+    with cli.database() as session:
         if fmt == "csv":
             out(_csv_line(EXPORT_FIELDS))
         else:

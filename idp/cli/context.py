@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,28 @@ class CliContext:
 
             self._app = build_app(self.config())
         return self._app
+
+    @contextmanager
+    def database(self) -> Iterator:
+        """The database session inside an app context; commits on success, rolls back on any
+        error. Database problems become one readable line (exit 1)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from idp.db import db
+
+        with self.app().app_context():
+            try:
+                yield db.session
+                db.session.commit()
+            except SQLAlchemyError as exc:
+                db.session.rollback()
+                reason = type(getattr(exc, "orig", None) or exc).__name__
+                raise click.ClickException(
+                    f"database error ({reason}); is it migrated? run: digione db upgrade"
+                ) from None
+            except BaseException:
+                db.session.rollback()
+                raise
 
 
 pass_cli = click.make_pass_decorator(CliContext)

@@ -5,8 +5,6 @@ operator's login name as the actor."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -21,29 +19,6 @@ LANGUAGES = ("fi", "sv", "en")
 @click.group("purposes")
 def command() -> None:
     """Data-sharing purposes and their versions (guardian consent)."""
-
-
-@contextmanager
-def database(cli: CliContext) -> Iterator[Session]:
-    """The database session inside an app context; commits on success, rolls back on any
-    error. Database problems become one readable line (exit 1)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from idp.db import db
-
-    with cli.app().app_context():
-        try:
-            yield db.session
-            db.session.commit()
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            reason = type(getattr(exc, "orig", None) or exc).__name__
-            raise click.ClickException(
-                f"database error ({reason}); is it migrated? run: digione db upgrade"
-            ) from None
-        except BaseException:
-            db.session.rollback()
-            raise
 
 
 def _audit(session: Session, action: str, purpose_id: str, **detail) -> None:
@@ -103,7 +78,7 @@ def add(cli: CliContext, file: str) -> None:
     from consent import purposes
 
     spec = _read(file)
-    with database(cli) as session:
+    with cli.database() as session:
         try:
             row = purposes.add(session, spec, created_by=cli_actor())
         except purposes.PurposeError as exc:
@@ -119,7 +94,7 @@ def list_(cli: CliContext) -> None:
     """The latest version of every purpose."""
     from consent import purposes
 
-    with database(cli) as session:
+    with cli.database() as session:
         rows = [
             (
                 p.purpose_id,
@@ -167,7 +142,7 @@ def show(cli: CliContext, purpose_id: str, version: int | None, as_json: bool) -
     """Every field of a purpose version, its texts in Finnish, Swedish and English."""
     from consent import purposes
 
-    with database(cli) as session:
+    with cli.database() as session:
         info = purposes.to_dict(_current(session, purpose_id, version))
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
@@ -187,7 +162,7 @@ def new_version(cli: CliContext, purpose_id: str, file: str) -> None:
     spec = _read(file)
     if spec.id != purpose_id:
         raise click.ClickException(f"{file}: id is {spec.id}, not {purpose_id}")
-    with database(cli) as session:
+    with cli.database() as session:
         current = _current(session, purpose_id)
         ending = history.still_open(session, purpose_id) if spec.requires_reconsent else 0
         try:
@@ -216,7 +191,7 @@ def withdraw(cli: CliContext, purpose_id: str, yes: bool) -> None:
     """Withdraw a purpose (every version, for good): every consent under it ends."""
     from consent import history, purposes
 
-    with database(cli) as session:
+    with cli.database() as session:
         current = _current(session, purpose_id)
         if current.withdrawn_at is not None:
             raise click.ClickException(f"purpose {purpose_id} is withdrawn already")

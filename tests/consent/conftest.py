@@ -57,3 +57,18 @@ def known_sub(app: Flask, person_id: str, client_id: str) -> str:
         remember(db.session, person_id, client, secret)
         db.session.commit()
         return subject_for(person_id, client.client_metadata, client_id, secret)
+
+
+def public_client(app: Flask) -> str:
+    """Register a public client (token_endpoint_auth_method none); return its client_id."""
+    from idp.oidc import clients
+
+    with app.app_context():
+        made = clients.register(
+            db.session,
+            {"client_name": "Public", "redirect_uris": ["https://public.example/cb"],
+             "token_endpoint_auth_method": "none"},
+            admin=True, development=True,
+        )  # fmt: skip
+        db.session.commit()
+        return made.client.client_id

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from consent.models import AuditEntry
 from idp.db import db
 from idp.oidc import clients
-from tests.consent.conftest import ASSESSMENTS, READING, person
+from tests.consent.conftest import ASSESSMENTS, READING, person, public_client
 from tests.consent.test_exchange import (
     RESOURCE,
     SECRETS,
@@ -127,15 +127,7 @@ def test_client_authentication_failures(consent_app):
     app = consent_app
     sub = sub_of(app, "pupil1")
     data = {"purpose": READING, "sub": sub}
-    with app.app_context():
-        made = clients.register(
-            db.session,
-            {"client_name": "Public", "redirect_uris": ["https://public.example/cb"],
-             "token_endpoint_auth_method": "none"},
-            admin=True, development=True,
-        )  # fmt: skip
-        db.session.commit()
-        public_id = made.client.client_id
+    public_id = public_client(app)
     attempts = [
         {"data": data, "headers": {}},
         {"data": data, "headers": basic("demo-reading-app", "wrong-secret-wrong-secret")},

@@ -19,7 +19,7 @@ from idp.oidc import clients
 from idp.oidc.client_metadata import TOKEN_EXCHANGE
 from idp.oidc.models import Client
 from idp.oidc.subject import subject_for
-from tests.consent.conftest import ASSESSMENTS, READING, known_sub, person
+from tests.consent.conftest import ASSESSMENTS, READING, known_sub, person, public_client
 from tests.oidc.forge import KeyPair, assertion_form, register_service
 from tests.oidc.helpers import verify
 
@@ -362,15 +362,7 @@ def test_client_authentication(consent_app):
     school = exchange(app, sub, client_id=SOURCE)
     assert school.status_code == 400 and school.json["error"] == "unauthorized_client"
     # A public client cannot authenticate for it.
-    with app.app_context():
-        made = clients.register(
-            db.session,
-            {"client_name": "Public", "redirect_uris": ["https://public.example/cb"],
-             "token_endpoint_auth_method": "none"},
-            admin=True, development=True,
-        )  # fmt: skip
-        db.session.commit()
-        public_id = made.client.client_id
+    public_id = public_client(app)
     form = {**exchange_form(sub), "client_id": public_id}
     response = app.test_client().post("/oidc/token", data=form)
     assert response.status_code == 401 and response.json["error"] == "invalid_client"

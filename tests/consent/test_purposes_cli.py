@@ -9,32 +9,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from consent import purposes, records
 from consent.models import AuditEntry, Purpose
-from idp.cli import main
 from idp.db import db
+from tests.conftest import cli_runner
 from tests.consent.conftest import DEMO, READING, person
-
-
-def runner_for(database_url: str, master_key: str, tmp_path: Path):
-    runner = CliRunner(
-        env={
-            "DIGIONE_DATABASE_URL": database_url,
-            "DIGIONE_MASTER_KEY": master_key,
-            "DIGIONE_SERVER_INSTANCE_DIR": str(tmp_path / "cli-instance"),
-            "DIGIONE_CONFIG": None,
-        }
-    )
-
-    def run(*args: str, code: int = 0, input: str | None = None) -> str:
-        result = runner.invoke(main, list(args), input=input)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result.stdout if code == 0 else result.stderr
-
-    return run
 
 
 @pytest.fixture
@@ -217,7 +198,7 @@ def test_unreadable_files_and_duplicates(consent_app, digione, tmp_path):
 
 
 def test_a_database_problem_is_one_line(master_key, tmp_path, consent_app):
-    run = runner_for(f"sqlite:///{tmp_path / 'empty.sqlite'}", master_key, tmp_path)
+    run = cli_runner(f"sqlite:///{tmp_path / 'empty.sqlite'}", master_key, tmp_path)
     err = run("purposes", "list", code=1)
     assert err.strip().startswith("Error: database error (")
     assert "digione db upgrade" in err and "Traceback" not in err
