@@ -27,13 +27,21 @@ USERS = "pupil1 pupil2 guardian1 guardian2 guardian3 teacher1 admin1"
 
 
 def demo_services(folder: Path) -> list[dict]:
-    """One example service per demo client file: port, client_id, secret and names."""
+    """One example service per demo client file with a redirect URI (the source system
+    demo-school-admin has none: it serves no pages): port, client_id, secret and names."""
     services = []
     for path in sorted((folder / "demo" / "clients").glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         metadata = data["metadata"]
+        if not metadata.get("redirect_uris"):
+            continue
+        purpose = next(
+            (p for p in demo_purposes(folder) if p["recipient"] == data["client_id"]), {}
+        )
         services.append(
             {
+                "EXAMPLE_PURPOSE": purpose.get("id", ""),
+                "EXAMPLE_SOURCE": purpose.get("source", ""),
                 "EXAMPLE_PORT": str(urlsplit(metadata["redirect_uris"][0]).port),
                 "EXAMPLE_CLIENT_ID": data["client_id"],
                 "EXAMPLE_CLIENT_SECRET": data["client_secret"],
@@ -42,6 +50,13 @@ def demo_services(folder: Path) -> list[dict]:
             }
         )
     return services
+
+
+def demo_purposes(folder: Path) -> list[dict]:
+    """The demo data-sharing purposes (config/demo/purposes/): each service shows the one it
+    is the recipient of."""
+    paths = sorted((folder / "demo" / "purposes").glob("*.toml"))
+    return [tomllib.loads(path.read_text(encoding="utf-8")) for path in paths]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> bool:

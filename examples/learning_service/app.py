@@ -9,6 +9,8 @@ Configured by environment variables, so one codebase runs as several services::
     EXAMPLE_CLIENT_ID      the client_id registered at the broker
     EXAMPLE_CLIENT_SECRET  its client_secret
     EXAMPLE_BROKER_URL     the broker's issuer, http://127.0.0.1:5000
+    EXAMPLE_PURPOSE        optional: a data-sharing purpose this service receives data under
+    EXAMPLE_SOURCE         with it: the purpose's source system (its client_id)
 
 Run: ``python examples/learning_service/app.py`` (``make run`` starts two of them).
 """
@@ -25,6 +27,7 @@ import threading
 import jwt
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import Flask, abort, redirect, render_template, request, session
+from sharing import Broker, SharingError
 
 PORT = int(os.environ.get("EXAMPLE_PORT", "5001"))
 BASE_URL = f"http://127.0.0.1:{PORT}"
@@ -33,6 +36,8 @@ TITLE = os.environ.get("EXAMPLE_TITLE", "Demo learning service")
 TITLE_FI = os.environ.get("EXAMPLE_TITLE_FI", TITLE)
 SCOPE = "openid profile email edu:school edu:roles edu:municipality"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+PURPOSE = os.environ.get("EXAMPLE_PURPOSE", "")
+SOURCE = os.environ.get("EXAMPLE_SOURCE", "")
 
 TEXTS = {
     "en": {
@@ -48,6 +53,11 @@ TEXTS = {
         "raw": "The ID token as received",
         "failed": "Sign-in failed",
         "intro": "A service connected to DigiOne. Sign in to see what DigiOne tells it about you.",
+        "sharing": "Data from the school",
+        "ask": "Ask the guardians for consent",
+        "fetch": "Fetch the data from the school",
+        "state": "Consent",
+        "token": "The token this service would send to the school's system",
     },
     "fi": {
         "sign_in": "Kirjaudu DigiOnella",
@@ -62,6 +72,11 @@ TEXTS = {
         "raw": "ID-tunniste sellaisenaan",
         "failed": "Kirjautuminen epäonnistui",
         "intro": "DigiOneen liitetty palvelu. Kirjaudu, niin näet mitä DigiOne kertoo sinusta.",
+        "sharing": "Tiedot koululta",
+        "ask": "Pyydä huoltajilta suostumus",
+        "fetch": "Hae tiedot koululta",
+        "state": "Suostumus",
+        "token": "Tunniste, jonka palvelu lähettäisi koulun järjestelmään",
     },
 }
 
@@ -170,7 +185,60 @@ def me():
         rows=rows,
         raw_header=json.dumps(record["header"], indent=2),
         raw_claims=json.dumps(record["claims"], indent=2, ensure_ascii=False),
+        sharing=sharing_view(record),
     )
+
+
+def broker() -> Broker:
+    return Broker(BROKER, digione.client_id, digione.client_secret)
+
+
+def check_csrf() -> None:
+    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+        abort(400)
+
+
+def sharing_view(record: dict) -> dict | None:
+    """What the page shows of data sharing: the request's state now, the last token or error."""
+    if not PURPOSE:
+        return None
+    view = {"purpose": PURPOSE, "error": record.pop("sharing_error", None)}
+    view["token"] = record.get("sharing_token")
+    if record.get("consent_id"):
+        try:
+            view["state"] = broker().request_state(record["consent_id"])["state"]
+        except (SharingError, OSError) as exc:
+            view["error"] = str(exc)
+    return view
+
+
+@app.post("/consent/ask")
+def ask_consent():
+    """Ask the broker to ask the signed-in pupil's guardians (docs/connect-your-service.md)."""
+    check_csrf()
+    record = current()
+    if record is None or not PURPOSE:
+        return redirect("/")
+    try:
+        record["consent_id"] = broker().ask(PURPOSE, record["claims"]["sub"])["id"]
+    except (SharingError, OSError) as exc:
+        record["sharing_error"] = str(exc)
+    return redirect("/me")
+
+
+@app.post("/consent/fetch")
+def fetch_data():
+    """Token exchange (RFC 8693): no consent, no token."""
+    check_csrf()
+    record = current()
+    if record is None or not PURPOSE:
+        return redirect("/")
+    try:
+        token = broker().exchange(PURPOSE, record["claims"]["sub"], SOURCE)
+        record["sharing_token"] = json.dumps(token["claims"], indent=2, ensure_ascii=False)
+    except (SharingError, OSError) as exc:
+        record["sharing_error"], record["sharing_token"] = str(exc), None
+    return redirect("/me")
 
 
 def show(value) -> str:
@@ -181,8 +249,7 @@ def show(value) -> str:
 
 @app.post("/logout")
 def logout():
-    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
-        abort(400)
+    check_csrf()
     with LOCK:
         record = SESSIONS.pop(session.get("sid", ""), None)
     code = session.get("lang")

@@ -19,14 +19,17 @@ SECRETS = {
 }
 
 
-def test_seeds_both_demo_services_with_fixed_ids_and_secrets(app):
+def test_seeds_the_demo_services_and_source_system_with_fixed_ids_and_secrets(app):
     with app.app_context():
-        assert seed_demo_clients(db.session, FOLDER, development=True) == 3
+        assert seed_demo_clients(db.session, FOLDER, development=True) == 3  # + school system
         for client_id, secret in SECRETS.items():
             client = clients.get(db.session, client_id)
             assert client.check_client_secret(secret)
             assert client.subject_type == "pairwise"
-            assert client.grant_types == ["authorization_code", "refresh_token"]
+            assert client.grant_types == [
+                "authorization_code", "refresh_token",
+                "urn:ietf:params:oauth:grant-type:token-exchange",  # consent-bound tokens
+            ]  # fmt: skip
         learning = clients.get(db.session, "demo-learning-service")
         assert learning.client_metadata["client_name#fi"] == "Demo-oppimispalvelu"
         assert learning.redirect_uris == ["http://127.0.0.1:5001/callback"]
@@ -49,7 +52,7 @@ def test_seeding_again_restores_the_files_metadata_and_secret(app):
         client = clients.get(db.session, "demo-reading-app")
         assert client.check_client_secret(SECRETS["demo-reading-app"])
         assert "edu:roles" in client.scopes
-        assert len(clients.list_clients(db.session)) == 2
+        assert len(clients.list_clients(db.session)) == 3
 
 
 def test_both_demo_services_share_a_sector_and_so_a_pairwise_sub(app):
@@ -58,6 +61,7 @@ def test_both_demo_services_share_a_sector_and_so_a_pairwise_sub(app):
         subs = {
             subject_for("person-1", c.client_metadata, c.client_id, b"k" * 32)
             for c in clients.list_clients(db.session)
+            if c.client_id in SECRETS  # the services, not the school's system
         }
     assert len(subs) == 1  # same host 127.0.0.1, only the ports differ
 

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "learning_service" / "app.py"
 DIGIONE = Path(sys.executable).with_name("digione")
 SCOPE = "openid profile email edu:school edu:roles edu:municipality"
+PURPOSE = "example-reading-class"
+PURPOSE_FILE = ROOT / "config" / "demo" / "purposes" / "reading-class.toml"
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +99,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
     cli("db", "upgrade")
     seeded = cli("demo", "seed")
-    assert "2 demo services registered" in seeded
+    assert "3 demo services registered" in seeded
     running = Processes(folder)
     running.start("broker", [str(DIGIONE), "serve", "--port", str(port)], env, broker + "/healthz")
     urls = {"broker": broker}
@@ -111,6 +113,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                 "--post-logout-redirect-uri", f"{base}/",
                 "--backchannel-logout-uri", f"{base}/backchannel",
                 "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+                "--grant-type", "urn:ietf:params:oauth:grant-type:token-exchange",
             ]
             # fmt: on
             client = json.loads(cli("clients", "add", "--json", *options))
@@ -122,6 +125,13 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                 "EXAMPLE_CLIENT_SECRET": client["client_secret"],
                 "EXAMPLE_BROKER_URL": broker,
             }
+            if name == "reading":  # receives class and school under the guardians' consent
+                purpose = PURPOSE_FILE.read_text(encoding="utf-8")
+                purpose = purpose.replace('id = "demo-reading-class"', f'id = "{PURPOSE}"')
+                purpose = purpose.replace('"demo-reading-app"', f'"{client["client_id"]}"')
+                (folder / "purpose.toml").write_text(purpose, encoding="utf-8")
+                cli("purposes", "add", str(folder / "purpose.toml"))
+                app_env.update(EXAMPLE_PURPOSE=PURPOSE, EXAMPLE_SOURCE="demo-school-admin")
             running.start(name, [sys.executable, str(APP)], app_env, base + "/")
             urls[name] = base
         yield urls
@@ -227,3 +237,57 @@ def test_sign_in_form_returns_to_the_service_with_csp_enforced(services, browser
         page.wait_for_url(services["learning"] + "/me", timeout=3000)
     finally:
         context.close()
+
+
+def _sign_in_at_broker(page, broker: str, username: str) -> None:
+    page.goto(broker + "/login/espoo")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(broker + "/me")
+
+
+def test_the_reading_app_asks_consent_and_gets_a_token_once_both_guardians_approve(
+    services, browser
+):
+    """Issue 5 through real processes: the example service asks with its own credentials, the
+    guardians answer on the broker's pages, and only then the token exchange gives a token."""
+    from playwright.sync_api import expect
+
+    pupil = browser.new_context(**CONTEXT)
+    guardians = [browser.new_context(**CONTEXT) for _ in range(2)]
+    page = pupil.new_page()
+    try:
+        page.goto(services["reading"] + "/")
+        page.get_by_role("button", name="Sign in with DigiOne").click()
+        page.locator('a[href^="/login/espoo"]').first.click()
+        page.get_by_label("User name").fill("pupil1")
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(services["reading"] + "/me")
+        page.get_by_role("button", name="Fetch the data from the school").click()
+        expect(page.locator("#sharing-error")).to_contain_text("consent")
+        page.get_by_role("button", name="Ask the guardians for consent").click()
+        expect(page.locator("#consent-state")).to_have_text("requested")
+
+        for context, username in zip(guardians, ("guardian1", "guardian2"), strict=True):
+            answer = context.new_page()
+            _sign_in_at_broker(answer, services["broker"], username)
+            answer.goto(services["broker"] + "/consents?lang=en")
+            answer.get_by_role("button", name="Approve: ", exact=False).first.click()
+            expect(answer.locator("[role=status]")).to_contain_text("saved")
+
+        page.goto(services["reading"] + "/me")
+        expect(page.locator("#consent-state")).to_have_text("given")
+        page.get_by_role("button", name="Fetch the data from the school").click()
+        claims = json.loads(page.locator("#sharing-token").inner_text())
+        assert claims["scope"] == "school:class school:school"
+        assert claims["purpose"] == PURPOSE and claims["consent_id"]
+        assert claims["act"]["sub"] == claims["client_id"]
+        assert claims["aud"] == "https://school-admin.demo.digione.invalid/api"
+    except Exception as exc:
+        exc.add_note(f"page {page.url}:\n{page.locator('body').inner_text()[:2000]}")
+        raise
+    finally:
+        for context in (pupil, *guardians):
+            context.close()
