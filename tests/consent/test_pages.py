@@ -314,3 +314,30 @@ def test_a_sharing_under_another_lawful_basis_is_shown_to_guardians_only(consent
     assert "Public task (GDPR article 6(1)(e))" in words(card)
     assert "<form" not in card  # nobody is asked, so there is nothing to answer
     assert record_id not in page(signed_in(consent_app, "guardian3"))
+
+
+def test_an_answer_records_the_sign_in_it_was_made_with(consent_app):
+    """GDPR art. 7(1): the controller can show who consented, when, to which text and by which
+    sign-in: the event carries the page as method, the session's acr and the version shown."""
+    from sqlalchemy import select
+
+    from idp.sso.models import SsoSession
+
+    record_id = ask(consent_app, READING, "pupil1")
+    guardian = signed_in(consent_app, "guardian1")
+    assert answer(guardian, record_id, "approve").status_code == 303  # see the page again
+    with consent_app.app_context():
+        event = db.session.scalars(
+            select(ConsentEvent).where(
+                ConsentEvent.record_id == record_id, ConsentEvent.kind == "approve"
+            )
+        ).one()
+        guardian1 = person("espoo", "guardian1")
+        session_acr = db.session.scalars(
+            select(SsoSession.acr).where(SsoSession.person_id == guardian1.id)
+        ).one()
+        assert (event.actor_id, event.actor_type, event.method) == (
+            guardian1.id, "guardian", "page",
+        )  # fmt: skip
+        assert event.acr == session_acr and event.acr
+        assert event.purpose_version == 1 and event.at is not None
