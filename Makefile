@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format translations clean
+.PHONY: run test lint format translations clean bench bench-quick
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,14 @@ translations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# Benchmarks (issue 6): installs wrk and the bench extras, runs every scenario and the
+# oidc-provider peer, writes bench/results/*.json and docs/benchmarks.md. BENCH_ARGS passes
+# options to bench/run.py (e.g. BENCH_ARGS="--only cc_rs256 --backends sqlite").
+bench: $(STAMP)
+	bash bench/setup.sh
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	bash bench/setup.sh
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)

@@ -1,0 +1,187 @@
+"""The broker's data for the benchmarks: a fresh database (SQLite file or a new PostgreSQL
+database), the clients each scenario authenticates as, and tokens minted through the broker's
+own code (refresh tokens in families, access tokens for introspection)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PG_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+API = "https://api.bench.digione.invalid"  # the resource server's identifier (audience)
+
+
+@contextmanager
+def database(backend: str, folder: Path) -> Iterator[str]:
+    """A migrated, empty database for one benchmark run, dropped afterwards (PostgreSQL)."""
+    from idp.migrate import upgrade
+
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'bench.sqlite'}"
+        engine = create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    server = make_url(PG_SERVER)
+    name = f"digione_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = create_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def broker_env(url: str, folder: Path) -> dict[str, str]:
+    """The broker's configuration, as an operator would give it (environment variables)."""
+    return {
+        **os.environ,
+        "DIGIONE_DATABASE_URL": url,
+        "DIGIONE_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DIGIONE_SERVER_SECRET_KEY": secrets.token_urlsafe(36),
+        "DIGIONE_SERVER_INSTANCE_DIR": str(folder / "instance"),
+        "DIGIONE_OIDC_PAIRWISE_SECRET": secrets.token_urlsafe(36),
+        "DIGIONE_DEMO_ENABLED": "false",
+    }
+
+
+@dataclass
+class Client:
+    client_id: str
+    secret: str
+
+    @property
+    def basic(self) -> str:
+        pair = f"{self.client_id}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+
+@dataclass
+class Seeded:
+    cc: dict[str, Client]  # client_credentials clients by access token alg
+    rp: Client  # a relying party with refresh tokens
+    rs: Client  # the resource server that introspects
+
+
+class Broker:
+    """The broker's app, in this process, on the benchmark's database (for seeding)."""
+
+    def __init__(self, env: dict[str, str]):
+        from idp import create_app
+
+        self.app = create_app(
+            {
+                "database": {"url": env["DIGIONE_DATABASE_URL"]},
+                "master": {"key": env["DIGIONE_MASTER_KEY"]},
+                "server": {
+                    "instance_dir": env["DIGIONE_SERVER_INSTANCE_DIR"],
+                    "secret_key": env["DIGIONE_SERVER_SECRET_KEY"],
+                    "issuer": env.get("DIGIONE_SERVER_ISSUER", "http://127.0.0.1:5000"),
+                },
+                "oidc": {"pairwise_secret": env["DIGIONE_OIDC_PAIRWISE_SECRET"]},
+                "demo": {"enabled": False},
+                "logging": {"level": "WARNING"},
+            }
+        )
+
+    def seed(self) -> Seeded:
+        from idp.db import db
+        from idp.oidc import clients
+        from keys.app import key_store
+
+        with self.app.app_context():
+            key_store(maintain=False).ensure()  # before the server starts: one set of keys
+
+        def register(metadata: dict) -> Client:
+            made = clients.register(db.session, metadata, admin=True, development=True)
+            return Client(made.client.client_id, made.client_secret)
+
+        with self.app.app_context():
+            cc = {
+                alg: register(
+                    {
+                        "client_name": f"Bench {alg}",
+                        "grant_types": ["client_credentials"],
+                        "scope": "edu:school",
+                        "access_token_signed_response_alg": alg,
+                        "resources": [API],
+                    }
+                )
+                for alg in ("RS256", "ES256")
+            }
+            rp = register(
+                {
+                    "client_name": "Bench service",
+                    "redirect_uris": ["https://service.bench.digione.invalid/cb"],
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "scope": "openid offline_access edu:school",
+                }
+            )
+            rs = register(
+                {
+                    "client_name": "Bench API",
+                    "grant_types": ["client_credentials"],
+                    "scope": "edu:school",
+                    "resources": [API],
+                    "introspection": True,
+                }
+            )
+            db.session.commit()
+        return Seeded(cc, rp, rs)
+
+    def refresh_tokens(self, client_id: str, count: int) -> list[str]:
+        """``count`` refresh tokens, each of its own family (as after a sign-in each)."""
+        from federation.models import Person
+        from idp.db import db, utcnow
+        from idp.oidc.models import TokenFamily
+
+        provider = self.app.extensions["digione.oidc"].provider
+        with self.app.app_context():
+            person = Person(given_name="Bench", family_name="Pupil")
+            db.session.add(person)
+            db.session.flush()
+            minter, out = provider.minter(), []
+            for _ in range(count):
+                family = TokenFamily(
+                    client_id=client_id,
+                    person_id=person.id,
+                    scope="openid offline_access edu:school",
+                    auth_time=utcnow(),
+                    acr="bench",
+                    amr=["pwd"],
+                )
+                db.session.add(family)
+                db.session.flush()
+                out.append(minter.refresh_token(family))
+            db.session.commit()
+        return out
+
+    def access_token(self, client_id: str) -> str:
+        """A JWT access token of ``client_id`` for the benchmark API (introspection)."""
+        from idp.db import db
+        from idp.oidc.models import Client as ClientRow
+
+        provider = self.app.extensions["digione.oidc"].provider
+        with self.app.app_context():
+            client = db.session.get(ClientRow, client_id)
+            minted = provider.minter().access_token(client, "edu:school", audience=API)
+            db.session.commit()
+            return minted.token

@@ -1,0 +1,263 @@
+"""`make bench`: every scenario, DigiOne and the oidc-provider peer side by side in one run.
+
+The server under test is pinned to core 0 (one worker: figures are per vCPU) and wrk to core
+1. Each scenario warms up, then runs for a fixed time at each concurrency of the sweep; the
+results go to bench/results/<date>-<host>.json and docs/benchmarks.md (bench.report).
+
+    python -m bench.run [--quick] [--only NAME,...] [--backends sqlite,postgresql]
+                        [--server granian|gunicorn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import fixtures, load, scenarios, servers
+from bench.scenarios import Scenario
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FULL = {"concurrency": [1, 8, 32, 64], "seconds": 8, "warmup": 3}
+QUICK = {"concurrency": [1, 32], "seconds": 2, "warmup": 1}
+PEER_SECRET = "bench-secret-bench-secret-bench-secret"
+
+
+class MemoryWatch:
+    """Samples the server processes' resident memory while a scenario runs."""
+
+    def __init__(self, running: servers.Running, every: float = 0.5):
+        self.running, self.every = running, every
+        self.samples: list[dict[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(self.running.rss_kib())
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(self.running.rss_kib())
+
+    def summary(self) -> dict:
+        """Per process of the server: first, peak and last RSS in KiB."""
+        per: dict[int, list[int]] = {}
+        for sample in self.samples:
+            for pid, kib in sample.items():
+                per.setdefault(pid, []).append(kib)
+        return {str(pid): {"first": v[0], "peak": max(v), "last": v[-1]} for pid, v in per.items()}
+
+
+class TokenPool:
+    """The peer's pre-minted refresh tokens, handed out once each."""
+
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+
+    def take(self, count: int) -> list[str]:
+        taken, self.tokens = self.tokens[:count], self.tokens[count:]
+        if len(taken) < count:
+            raise RuntimeError("the peer's pre-minted refresh tokens ran out")
+        return taken
+
+
+def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path) -> dict:
+    """Warm up, then one wrk run per concurrency; memory watched throughout."""
+    results = []
+    with MemoryWatch(running) as memory:
+        warm_env = scenario.wrk_env(max(plan["concurrency"]), folder)
+        load.run(running.url + scenario.path, scenario.script, warm_env,
+                 concurrency=max(plan["concurrency"]), seconds=plan["warmup"])  # fmt: skip
+        for connections in plan["concurrency"]:
+            env = scenario.wrk_env(connections, folder)
+            result = load.run(
+                running.url + scenario.path,
+                scenario.script,
+                env,
+                concurrency=connections,
+                seconds=plan["seconds"],
+            )
+            print(
+                f"  {scenario.name:<22} c={connections:<3} {result.rps:>9.1f}/s "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                f"errors {result.errors}  wrk cpu {result.load_cpu:.2f}",
+                flush=True,
+            )
+            results.append(result.as_dict())
+    return {"results": results, "memory_kib": memory.summary()}
+
+
+def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: Path) -> list:
+    """The broker's scenarios on one storage backend."""
+    runs = []
+    folder = root / f"digione-{backend}"
+    folder.mkdir()
+    with fixtures.database(backend, folder) as url:
+        env = fixtures.broker_env(url, folder)
+        env["DIGIONE_SERVER_ISSUER"] = f"http://127.0.0.1:{servers.free_port()}"
+        seeding = fixtures.Broker(env)
+        seeded = seeding.seed()
+        running = servers.broker(server, env, folder)
+        try:
+            rp = seeded.rp
+            kept_refresh = seeding.refresh_tokens(rp.client_id, 1)[0]
+            jwt = seeding.access_token(seeded.cc["RS256"].client_id)
+            cc = seeded.cc
+            todo = [
+                scenarios.client_credentials(
+                    "cc_rs256", "RS256", "/oidc/token", cc["RS256"].basic, "edu:school"
+                ),
+                scenarios.client_credentials(
+                    "cc_es256", "ES256", "/oidc/token", cc["ES256"].basic, "edu:school"
+                ),
+                scenarios.refresh(
+                    "refresh",
+                    "RS256",
+                    "/oidc/token",
+                    rp.basic,
+                    lambda n: seeding.refresh_tokens(rp.client_id, n),
+                ),
+                scenarios.introspection(
+                    "introspect_jwt",
+                    "introspection of a JWT access token",
+                    seeded.rs.basic,
+                    f"token={jwt}",
+                ),
+                scenarios.introspection(
+                    "introspect_refresh",
+                    "introspection of a refresh token",
+                    rp.basic,
+                    f"token={kept_refresh}&token_type_hint=refresh_token",
+                ),
+            ]
+            for scenario in todo:
+                if only and scenario.name not in only:
+                    continue
+                print(f"DigiOne, {backend}, {server}: {scenario.title}", flush=True)
+                outcome = sweep(running, scenario, plan, folder)
+                runs.append(
+                    {"system": "digione", "scenario": scenario.name, "title": scenario.title,
+                     "backend": backend, "server": server, **outcome}
+                )  # fmt: skip
+        finally:
+            running.stop()
+    return runs
+
+
+def peer(plan: dict, only: set[str] | None, root: Path) -> list:
+    """oidc-provider, configured for the same work, pinned the same way."""
+    runs = []
+    auth = fixtures.Client("bench-cc", PEER_SECRET).basic
+    needed = (
+        (sum(plan["concurrency"]) + max(plan["concurrency"])) * 2
+        + 16 * len(plan["concurrency"])
+        + 16
+    )
+    for alg in ("RS256", "ES256"):
+        wanted = [f"peer_cc_{alg.lower()}", f"peer_refresh_{alg.lower()}"]
+        if only and not only & set(wanted):
+            continue
+        folder = root / f"peer-{alg}"
+        folder.mkdir()
+        running, token_path = servers.peer(alg, needed, folder)
+        try:
+            take = TokenPool(token_path.read_text().split()).take
+            todo = [
+                scenarios.client_credentials(wanted[0], alg, "/token", auth, "api:read"),
+                scenarios.refresh(wanted[1], alg, "/token", auth, take),
+            ]
+            for scenario in todo:
+                if only and scenario.name not in only:
+                    continue
+                print(f"oidc-provider: {scenario.title}", flush=True)
+                outcome = sweep(running, scenario, plan, folder)
+                runs.append(
+                    {"system": "oidc-provider", "scenario": scenario.name,
+                     "title": scenario.title, "backend": "memory", "server": "node", **outcome}
+                )  # fmt: skip
+        finally:
+            running.stop()
+    return runs
+
+
+def bare(plan: dict, server: str, root: Path) -> list:
+    folder = root / "bare"
+    folder.mkdir()
+    running = servers.bare(server, folder)
+    try:
+        print(f"bare Flask, {server}", flush=True)
+        outcome = sweep(running, scenarios.BARE, plan, folder)
+    finally:
+        running.stop()
+    return [{"system": "flask", "scenario": "bare", "title": scenarios.BARE.title,
+             "backend": "-", "server": server, **outcome}]  # fmt: skip
+
+
+def machine() -> dict:
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "host": socket.gethostname(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short sweep (under 3 minutes)")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--server", default="granian", choices=sorted(servers.SERVERS))
+    parser.add_argument("--no-report", action="store_true", help="write only the JSON")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    only = {name for name in args.only.split(",") if name} or None
+    started = time.monotonic()
+    runs: list = []
+    with tempfile.TemporaryDirectory(prefix="digione-bench-") as tmp:
+        root = Path(tmp)
+        if not only or "bare" in only:
+            runs += bare(plan, args.server, root)
+        for backend in args.backends.split(","):
+            runs += digione(plan, backend, args.server, only, root)
+        runs += peer(plan, only, root)
+    now = datetime.now(UTC)
+    document = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "plan": {**plan, "quick": args.quick, "server": args.server},
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{now:%Y-%m-%d}-{socket.gethostname()}{'-quick' if args.quick else ''}.json"
+    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(f"results: {out} ({document['minutes']} min)")
+    if not args.no_report:
+        from bench import report
+
+        print(f"report: {report.write(document)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
