@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -36,6 +37,10 @@ JWT_USES = ("rs256", "es256", "audit")
 JWKS_USES = ("rs256", "es256")
 STATE_RANK = {ACTIVE: 0, NEXT: 1, RETIRED: 2}
 KID = re.compile(r"[A-Za-z0-9_-]{43}")  # a base64url SHA-256 thumbprint (RFC 7638)
+# How long a process keeps signing with the active key it read without asking the database
+# again. Safe across a rotation by another process: the key that was active stays in the JWKS
+# (retired, for retired_grace_days), so what it signs meanwhile still verifies.
+ACTIVE_CACHE_SECONDS = 10.0
 
 
 class NoActiveKey(LookupError):
@@ -53,7 +58,8 @@ class KeyStore:
 
     ``session`` is a Session or a callable returning one (e.g. Flask-SQLAlchemy's scoped
     ``db.session``). Reading methods never commit; ``ensure``/``rotate``/``rotate_due`` commit.
-    Unsealed private keys are cached in memory by kid for the life of the store.
+    Unsealed private keys are cached in memory by kid for the life of the store, the active
+    key per use for ACTIVE_CACHE_SECONDS (a rotation or ensure in this process clears it).
     """
 
     def __init__(
@@ -71,6 +77,7 @@ class KeyStore:
         self.settings = settings
         self.issuer = issuer
         self._private: dict[str, PrivateKeyTypes] = {}
+        self._active: dict[str, tuple[float, ActiveKey]] = {}
 
     @property
     def session(self) -> Session:
@@ -79,13 +86,17 @@ class KeyStore:
     def bound_to(self, session: Session | Callable[[], Session]) -> KeyStore:
         """A store on another session sharing this one's master key, settings and key cache."""
         other = KeyStore(session, self._master, self.settings, issuer=self.issuer)
-        other._private = self._private
+        other._private, other._active = self._private, self._active
         return other
 
     # -- reading -------------------------------------------------------------------------------
 
     def active(self, use: str) -> ActiveKey:
         """The key that signs for ``use`` now, its private half unsealed (once per kid)."""
+        cached = self._active.get(use)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
         query = select(SigningKey).where(
             SigningKey.use == _check_use(use), SigningKey.state == ACTIVE
         )
@@ -93,9 +104,11 @@ class KeyStore:
         if row is None:
             raise NoActiveKey(f"no active {use} key; run KeyStore.ensure()")
         private = self._private_key(row)
-        return ActiveKey(
+        key = ActiveKey(
             row.kid, row.use, row.alg, private, dict(row.public_jwk), row.certificate_pem
         )
+        self._active[use] = (now + ACTIVE_CACHE_SECONDS, key)
+        return key
 
     def sign_jwt(
         self, claims: dict[str, Any], use: str = "rs256", headers: dict | None = None
@@ -202,6 +215,7 @@ class KeyStore:
 
     def _write(self, step: Callable[..., T], *args: Any) -> T:
         """Run a lifecycle step on this store's session, committing, retrying lost races."""
+        self._active.clear()
         session = self.session
         return retrying(session, functools.partial(step, session, self._master, self.issuer, *args))
 
