@@ -35,6 +35,15 @@ CHROMIUM_ARGS = [
 PG_URL = os.environ.get("DIGIONE_TEST_DATABASE_URL", "")
 
 
+def free_port() -> int:
+    """A TCP port on the loopback interface that is free now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def require(available: bool, reason: str) -> None:
     """Skip when a real component is missing, except under CI=true, where that fails the test."""
     if available:

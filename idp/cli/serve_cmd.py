@@ -1,4 +1,4 @@
-"""`digione serve`: the development server. Production runs gunicorn (see the README)."""
+"""`digione serve`: the development server. Production runs granian (see the README)."""
 
 import os
 
@@ -20,7 +20,7 @@ def command(cli: CliContext, host: str, port: int) -> None:
     app = cli.app()
     cfg = cli.config()
     if cfg.production:
-        raise click.ClickException("production runs under gunicorn: see the README")
+        raise click.ClickException("production runs under granian: see the README")
     click.echo(
         f"DigiOne on http://{host}:{port}/  (demo users: pupil1, guardian1, teacher1 … / demo)"
     )

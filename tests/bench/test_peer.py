@@ -12,7 +12,6 @@ import secrets
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import require
+from tests.conftest import free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "peer" / "peer.mjs"
@@ -36,12 +35,6 @@ REDIRECT_URI = "http://127.0.0.1/cb"
 
 # Stored fields that differ from one token or grant to the next.
 PER_TOKEN = {"jti", "iat", "exp", "iiat", "grantId", "sessionUid", "authTime", "consumed"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

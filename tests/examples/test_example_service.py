@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "learning_service" / "app.py"
@@ -34,12 +35,6 @@ pytestmark = pytest.mark.browser
 # The broker's Content-Security-Policy is enforced: its sign-in pages allow the registered
 # redirect URI as a form target, since form-action governs the redirects after a submission.
 CONTEXT = {"locale": "en-GB", "java_script_enabled": False}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Processes:

@@ -17,7 +17,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,19 +29,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_database, require
+from tests.conftest import free_port, fresh_database, require
 
 ROOT = Path(__file__).resolve().parents[2]
 RP_SCRIPT = ROOT / "tests" / "interop" / "rp.mjs"
 DIGIONE = Path(sys.executable).with_name("digione")
 NODE = shutil.which("node")
 LOG_TAIL = 6000  # characters of each process's log in a failure report
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.conftest import free_port
+
 SLAPD, SLAPADD = "/usr/sbin/slapd", "/usr/sbin/slapadd"
 SERVICE_PASSWORD = "service-secret"
 ARC = "2.25.123456789012345678901234567890"  # a test-only OID arc (ITU-T X.667 UUID arc)
@@ -29,12 +31,6 @@ CUSTOM_ATTRIBUTES = [  # (name, single-valued); Active Directory's names where A
 
 def available() -> bool:
     return bool(shutil.which(SLAPD) and shutil.which(SLAPADD))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _schema() -> str:

@@ -7,7 +7,6 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,19 +18,16 @@ import pytest
 import requests
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from tests.conftest import require
+from tests.conftest import (
+    free_port,
+    require,
+)
 from tests.federation.oidc.cities import ACCOUNTS, BROKER, CLAIMS
 from tests.federation.oidc.fake import CLIENT_SECRET, Key
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("provider.mjs")
 NODE = shutil.which("node")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def private_jwk(key: Key) -> dict:
