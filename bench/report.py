@@ -71,6 +71,39 @@ def ratios(document: dict) -> list[str]:
     return lines
 
 
+def _best_of(document: dict, scenario: str, backend: str | None = None) -> float | None:
+    rates = [
+        _best(run)["rps"]
+        for run in document["runs"]
+        if run["scenario"] == scenario and backend in (None, run["backend"])
+    ]
+    return max(rates) if rates else None
+
+
+def targets(document: dict) -> list[str]:
+    """Issue 6's targets per vCPU, met or missed by how much (only those measured)."""
+    lines = ["| target | measured | met |", "|---|---:|---|"]
+
+    def row(text: str, value: float | None, goal: float) -> None:
+        if value is None:
+            return
+        verdict = "yes" if value >= goal else f"no: {value / goal:.0%} of it"
+        lines.append(f"| {text} | {value:,.0f}/s | {verdict} |")
+
+    for alg in ("rs256", "es256"):
+        peer = _best_of(document, f"peer_cc_{alg}")
+        for backend in ("sqlite", "postgresql"):
+            if peer:
+                text = f"client_credentials {alg.upper()}, {backend}: at least the peer's"
+                row(f"{text} {peer:,.0f}/s", _best_of(document, f"cc_{alg}", backend), peer)
+    row(
+        "refresh with rotation on PostgreSQL: at least 500/s",
+        _best_of(document, "refresh", "postgresql"),
+        500,
+    )
+    return lines
+
+
 def plot(document: dict, path: Path = PLOT) -> Path:
     import matplotlib
 
@@ -78,6 +111,7 @@ def plot(document: dict, path: Path = PLOT) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(10, 6), dpi=100)
+    axis.set_prop_cycle(color=plt.cm.tab20.colors)
     for run in document["runs"]:
         xs = [result["concurrency"] for result in run["results"]]
         ys = [result["rps"] for result in run["results"]]
@@ -112,6 +146,13 @@ def markdown(document: dict) -> str:
         f"{plan['warmup']} s warm-up",
         "",
         "![Throughput against concurrency](benchmarks.png)",
+        "",
+        "## Targets (issue 6)",
+        "",
+        "Keycloak's published sizing, for scale: 15 password sign-ins, 120 client credentials",
+        "grants and 120 refresh grants per second per vCPU.",
+        "",
+        *targets(document),
         "",
         "## DigiOne against oidc-provider",
         "",

@@ -101,6 +101,25 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
     return {"results": results, "memory_kib": memory.summary()}
 
 
+def measure(
+    todo: list[Scenario],
+    running: servers.Running,
+    plan: dict,
+    folder: Path,
+    only: set[str] | None,
+    meta: dict,
+) -> list[dict]:
+    """Sweep each scenario of ``todo`` (those in ``only``) on ``running``."""
+    runs = []
+    for scenario in todo:
+        if only and scenario.name not in only:
+            continue
+        print(f"{running.name}, {meta['backend']}: {scenario.title}", flush=True)
+        outcome = sweep(running, scenario, plan, folder)
+        runs.append({**meta, "scenario": scenario.name, "title": scenario.title, **outcome})
+    return runs
+
+
 def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: Path) -> list:
     """The broker's scenarios on one storage backend."""
     runs = []
@@ -144,15 +163,8 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
                     f"token={kept_refresh}&token_type_hint=refresh_token",
                 ),
             ]
-            for scenario in todo:
-                if only and scenario.name not in only:
-                    continue
-                print(f"DigiOne, {backend}, {server}: {scenario.title}", flush=True)
-                outcome = sweep(running, scenario, plan, folder)
-                runs.append(
-                    {"system": "digione", "scenario": scenario.name, "title": scenario.title,
-                     "backend": backend, "server": server, **outcome}
-                )  # fmt: skip
+            meta = {"system": "digione", "backend": backend, "server": server}
+            runs += measure(todo, running, plan, folder, only, meta)
         finally:
             running.stop()
     return runs
@@ -180,15 +192,8 @@ def peer(plan: dict, only: set[str] | None, root: Path) -> list:
                 scenarios.client_credentials(wanted[0], alg, "/token", auth, "api:read"),
                 scenarios.refresh(wanted[1], alg, "/token", auth, take),
             ]
-            for scenario in todo:
-                if only and scenario.name not in only:
-                    continue
-                print(f"oidc-provider: {scenario.title}", flush=True)
-                outcome = sweep(running, scenario, plan, folder)
-                runs.append(
-                    {"system": "oidc-provider", "scenario": scenario.name,
-                     "title": scenario.title, "backend": "memory", "server": "node", **outcome}
-                )  # fmt: skip
+            meta = {"system": "oidc-provider", "backend": "memory", "server": "node"}
+            runs += measure(todo, running, plan, folder, only, meta)
         finally:
             running.stop()
     return runs

@@ -49,3 +49,17 @@ def test_the_table_has_a_row_per_point_with_memory(tmp_path):
     assert "(quick mode)" in text and "Test CPU" in text
     png = report.plot(DOCUMENT, tmp_path / "plot.png")
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_targets_say_met_or_by_how_much_missed():
+    lines = report.targets(DOCUMENT)
+    assert "| client_credentials RS256, sqlite: at least the peer's 1,000/s | 2,000/s | yes |" in (
+        lines
+    )
+    slow = {
+        **DOCUMENT,
+        "runs": [*DOCUMENT["runs"], run("digione", "refresh", "postgresql", [100, 250])],
+    }
+    assert "| refresh with rotation on PostgreSQL: at least 500/s | 250/s | no: 50% of it |" in (
+        report.targets(slow)
+    )
