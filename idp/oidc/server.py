@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from consent.exchange import TokenExchangeGrant
 from idp.db import db
+from idp.oidc.client_cache import ClientCache
 from idp.oidc.grants import ClientCredentialsGrant, CodeGrant, RefreshGrant, S256Only
 from idp.oidc.models import Client, UsedAssertion
 from idp.oidc.provider import Provider
@@ -143,11 +144,13 @@ def _fetch_jwks(uri: str) -> dict:
 
 class DigiOneServer(AuthorizationServer):
     provider: Provider
+    clients: ClientCache
 
     def query_client(self, client_id: str) -> Client | None:
-        if not client_id or len(client_id) > 64:
+        """The client, read-only (a copy kept while its row is unchanged: ClientCache)."""
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
             return None
-        return db.session.get(Client, client_id)
+        return self.clients.get(db.session, client_id)
 
     def save_token(self, token, request) -> None:
         """Tokens are recorded as they are minted (idp.oidc.tokens)."""
@@ -156,6 +159,7 @@ class DigiOneServer(AuthorizationServer):
 def build_server(app: Flask, provider: Provider) -> DigiOneServer:
     server = DigiOneServer()
     server.provider = provider
+    server.clients = ClientCache()
     server.init_app(app)
     server.scopes_supported = SCOPES  # after init_app, which reads it from app.config
     server.register_grant(CodeGrant, [S256Only(required=True)])

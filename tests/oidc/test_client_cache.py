@@ -1,0 +1,55 @@
+"""The client cache (idp.oidc.client_cache): a change to a client takes effect at once, as if
+every request read it anew."""
+
+from __future__ import annotations
+
+import base64
+
+from idp.db import db
+from idp.oidc import clients
+from idp.oidc.models import Client
+
+
+def basic(client_id: str, secret: str) -> dict:
+    pair = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {pair}"}
+
+
+def token(app, client_id: str, secret: str, scope: str = "edu:school"):
+    return app.test_client().post(
+        "/oidc/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        headers=basic(client_id, secret),
+    )
+
+
+def test_rotation_change_and_removal_take_effect_at_once(app):
+    with app.app_context():
+        made = clients.register(
+            db.session,
+            {"client_name": "Cached", "grant_types": ["client_credentials"],
+             "scope": "edu:school edu:roles"},
+            admin=True, development=True,
+        )  # fmt: skip
+        db.session.commit()
+        client_id, old = made.client.client_id, made.client_secret
+    assert token(app, client_id, old).status_code == 200
+    assert token(app, client_id, old, scope="edu:roles").json["scope"] == "edu:roles"  # cached
+
+    with app.app_context():
+        new = clients.rotate_secret(db.session, db.session.get(Client, client_id))
+        db.session.commit()
+    assert token(app, client_id, old).status_code == 401
+    assert token(app, client_id, new).status_code == 200
+
+    with app.app_context():
+        client = db.session.get(Client, client_id)
+        client.client_metadata = {**client.client_metadata, "scope": "edu:school"}
+        db.session.commit()
+    assert token(app, client_id, new, scope="edu:roles").json["scope"] == ""  # no longer allowed
+
+    with app.app_context():
+        clients.remove(db.session, db.session.get(Client, client_id))
+        db.session.commit()
+    gone = token(app, client_id, new)
+    assert gone.status_code == 401 and gone.json["error"] == "invalid_client"
