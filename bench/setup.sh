@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What `make bench` needs beyond `make test`'s install: Debian's wrk (the load generator) and
-# taskset, the bench extras (granian, matplotlib, pyinstrument) and the npm packages (the
+# What `make bench` needs beyond the venv (the Makefile installs the bench extras with it):
+# Debian's wrk (the load generator) and taskset, Node.js and the npm packages (the
 # oidc-provider peer). Idempotent; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-.venv/bin/pip install --quiet -e '.[test,bench]'
 [ -d node_modules/oidc-provider ] || npm ci --no-audit --no-fund
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "bench: PostgreSQL is not answering on 127.0.0.1:5432; use --backends sqlite" >&2
