@@ -19,6 +19,12 @@ PG_SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 API = "https://api.bench.digione.invalid"  # the resource server's identifier (audience)
+CITY, PASSWORD = "espoo", "bench-password-1"
+# OWASP's minimum for argon2id (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1): the sign-in
+# target is stated against it. DigiOne's default (config/defaults.toml) is stronger.
+OWASP_ARGON2ID = {"time_cost": 2, "memory_kib": 19456, "parallelism": 1}
+REDIRECT = "https://service.bench.digione.invalid/cb"
+VERIFIER = "bench-pkce-verifier-" + "x" * 30  # RFC 7636: 43..128 characters
 
 
 @contextmanager
@@ -60,6 +66,7 @@ def broker_env(url: str, folder: Path) -> dict[str, str]:
         "DIGIONE_SERVER_INSTANCE_DIR": str(folder / "instance"),
         "DIGIONE_OIDC_PAIRWISE_SECRET": secrets.token_urlsafe(36),
         "DIGIONE_DEMO_ENABLED": "false",
+        **{f"DIGIONE_PASSWORDS_{k.upper()}": str(v) for k, v in OWASP_ARGON2ID.items()},
     }
 
 
@@ -98,6 +105,7 @@ class Broker:
                 },
                 "oidc": {"pairwise_secret": env["DIGIONE_OIDC_PAIRWISE_SECRET"]},
                 "demo": {"enabled": False},
+                "passwords": OWASP_ARGON2ID,
                 "logging": {"level": "WARNING"},
             }
         )
@@ -130,7 +138,7 @@ class Broker:
             rp = register(
                 {
                     "client_name": "Bench service",
-                    "redirect_uris": ["https://service.bench.digione.invalid/cb"],
+                    "redirect_uris": [REDIRECT],
                     "grant_types": ["authorization_code", "refresh_token"],
                     "scope": "openid offline_access edu:school",
                 }
@@ -185,3 +193,111 @@ class Broker:
             minted = provider.minter().access_token(client, "edu:school", audience=API)
             db.session.commit()
             return minted.token
+
+    def accounts(self, count: int) -> list[str]:
+        """``count`` pupils in the embedded directory of CITY, all with PASSWORD."""
+        from federation.embedded.models import EmbeddedAccount
+        from federation.embedded.passwords import hasher_for
+        from idp.app import config_of
+        from idp.db import db
+
+        with self.app.app_context():
+            digest = hasher_for(config_of(self.app).settings.passwords).hash(PASSWORD)
+            names = [f"bench{number:04d}" for number in range(count)]
+            for name in names:
+                db.session.add(
+                    EmbeddedAccount(
+                        city=CITY, username=name, password_hash=digest, given_name="Bench",
+                        family_name=name, roles=[{"role": "learner"}],
+                    )
+                )  # fmt: skip
+            db.session.commit()
+        return names
+
+
+def sso_cookies(base: str, users: list[str]) -> list[str]:
+    """Sign each user in through the pages (as a browser) and keep the SSO session cookie."""
+    import re
+
+    import requests
+
+    cookies = []
+    for user in users:
+        browser = requests.Session()
+        form = browser.get(f"{base}/login/{CITY}", timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        done = browser.post(
+            f"{base}/login/{CITY}",
+            data={"csrf_token": token, "username": user, "password": PASSWORD},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if done.status_code != 302 or "digione_sso" not in browser.cookies:
+            raise RuntimeError(f"sign-in of {user} failed: {done.status_code}")
+        cookies.append(f"digione_sso={browser.cookies['digione_sso']}")
+    return cookies
+
+
+def authorization(client_id: str) -> tuple[str, str]:
+    """The authorization request (without state) and the token request body (without the
+    code) of a PKCE S256 code flow for ``client_id``."""
+    import hashlib
+    from urllib.parse import urlencode
+
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid",
+            "nonce": "bench",
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    body = urlencode(
+        {"grant_type": "authorization_code", "redirect_uri": REDIRECT, "code_verifier": VERIFIER}
+    )
+    return f"/oidc/authorize?{query}", body
+
+
+CONSENT_PURPOSE = "bench-assessments"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+PAIRWISE_SUB = "urn:digione:params:oauth:token-type:pairwise-sub"
+
+
+def _texts(text: str) -> dict[str, str]:
+    return {"fi": text, "sv": text, "en": text}
+
+
+def consent_purpose(broker: Broker, source: Client) -> tuple[Client, dict]:
+    """A recipient service registered for token exchange, and a purpose (all guardians
+    decide) under which it receives data from ``source``; the recipient's metadata."""
+    from consent import purposes
+    from idp.db import db
+    from idp.oidc import clients
+
+    with broker.app.app_context():
+        made = clients.register(
+            db.session,
+            {"client_name": "Bench analytics", "grant_types": [TOKEN_EXCHANGE],
+             "redirect_uris": [], "scope": "openid"},
+            admin=True, development=True,
+        )  # fmt: skip
+        spec = purposes.parse(
+            {
+                "id": CONSENT_PURPOSE,
+                "title": _texts("Bench analytics receives assessments"),
+                "description": _texts("For the benchmark."),
+                "data": _texts("Assessments"),
+                "retention": _texts("One year"),
+                "scopes": ["school:assessments"],
+                "source": source.client_id,
+                "recipient": made.client.client_id,
+                "validity_days": 3650,
+            }
+        )
+        purposes.add(db.session, spec, created_by="bench")
+        db.session.commit()
+        return Client(made.client.client_id, made.client_secret), dict(made.client.client_metadata)

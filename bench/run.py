@@ -25,8 +25,8 @@ from bench import fixtures, load, scenarios, servers
 from bench.scenarios import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FULL = {"concurrency": [1, 8, 32, 64], "seconds": 8, "warmup": 3}
-QUICK = {"concurrency": [1, 32], "seconds": 2, "warmup": 1}
+FULL = {"concurrency": [1, 8, 32, 64], "seconds": 8, "warmup": 3, "children": 1_000_000}
+QUICK = {"concurrency": [1, 32], "seconds": 2, "warmup": 1, "children": 10_000}
 PEER_SECRET = "bench-secret-bench-secret-bench-secret"
 
 
@@ -80,8 +80,9 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
     results = []
     with MemoryWatch(running) as memory:
         warm_env = scenario.wrk_env(max(plan["concurrency"]), folder)
+        shape = {"per_flow": scenario.per_flow, "stateful": scenario.stateful}
         load.run(running.url + scenario.path, scenario.script, warm_env,
-                 concurrency=max(plan["concurrency"]), seconds=plan["warmup"])  # fmt: skip
+                 concurrency=max(plan["concurrency"]), seconds=plan["warmup"], **shape)  # fmt: skip
         for connections in plan["concurrency"]:
             env = scenario.wrk_env(connections, folder)
             result = load.run(
@@ -90,6 +91,7 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
                 env,
                 concurrency=connections,
                 seconds=plan["seconds"],
+                **shape,
             )
             print(
                 f"  {scenario.name:<22} c={connections:<3} {result.rps:>9.1f}/s "
@@ -120,6 +122,38 @@ def measure(
     return runs
 
 
+def consent_exchange(
+    plan: dict, env: dict, seeding: fixtures.Broker, seeded: fixtures.Seeded, folder: Path
+) -> Scenario:
+    """Scenario 6: the consent history of plan["children"] children (10 events each) in
+    PostgreSQL, and token exchange for children picked at random."""
+    from bench import seed_consent
+
+    recipient, metadata = fixtures.consent_purpose(seeding, seeded.rs)
+    print(f"seeding {plan['children']:,} children's consent history", flush=True)
+    subs = seed_consent.seed(
+        env["DIGIONE_DATABASE_URL"],
+        plan["children"],
+        purpose=(fixtures.CONSENT_PURPOSE, 1),
+        recipient=recipient.client_id,
+        recipient_metadata=metadata,
+        pairwise_secret=env["DIGIONE_OIDC_PAIRWISE_SECRET"].encode(),
+    )
+    subs_file = folder / "subs.txt"
+    subs_file.write_text("\n".join(subs) + "\n", encoding="ascii")
+    body = (
+        f"grant_type={fixtures.TOKEN_EXCHANGE}&subject_token_type={fixtures.PAIRWISE_SUB}"
+        f"&purpose={fixtures.CONSENT_PURPOSE}&audience={seeded.rs.client_id}"
+    )
+    return Scenario(
+        "exchange",
+        f"consent-bound token exchange, {plan['children']:,} children, 10 events each",
+        "/oidc/token",
+        "exchange.lua",
+        {"BENCH_SUBS": str(subs_file), "BENCH_BODY": body, "BENCH_AUTH": recipient.basic},
+    )
+
+
 def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: Path) -> list:
     """The broker's scenarios on one storage backend."""
     runs = []
@@ -133,6 +167,13 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
         running = servers.broker(server, env, folder)
         try:
             rp = seeded.rp
+            users = seeding.accounts(max(plan["concurrency"]))
+            users_file = folder / "users.txt"
+            users_file.write_text("\n".join(users) + "\n", encoding="ascii")
+            sessions = folder / "sessions.txt"
+            cookies = fixtures.sso_cookies(running.url, users)
+            sessions.write_text("\n".join(cookies) + "\n", encoding="ascii")
+            authorize, token_body = fixtures.authorization(rp.client_id)
             kept_refresh = seeding.refresh_tokens(rp.client_id, 1)[0]
             jwt = seeding.access_token(seeded.cc["RS256"].client_id)
             cc = seeded.cc
@@ -162,7 +203,11 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
                     rp.basic,
                     f"token={kept_refresh}&token_type_hint=refresh_token",
                 ),
+                scenarios.sso(sessions, authorize, token_body, rp.basic),
+                scenarios.signin(users_file, fixtures.CITY, fixtures.PASSWORD),
             ]
+            if backend == "postgresql" and (not only or "exchange" in only):
+                todo.append(consent_exchange(plan, env, seeding, seeded, folder))
             meta = {"system": "digione", "backend": backend, "server": server}
             runs += measure(todo, running, plan, folder, only, meta)
         finally:

@@ -18,6 +18,8 @@ class Scenario:
     script: str
     env: dict[str, str] = field(default_factory=dict)
     prepare: Prepare | None = None  # per run, for consumable material
+    per_flow: int = 1  # requests that make one operation (a sign-in is two)
+    stateful: bool = False  # steps alternate per connection: one wrk thread per connection
 
     def wrk_env(self, connections: int, folder: Path) -> dict[str, str]:
         extra = self.prepare(connections, folder) if self.prepare else {}
@@ -59,6 +61,35 @@ def refresh(name: str, alg: str, path: str, auth: str, mint: Callable[[int], lis
 def introspection(name: str, title: str, auth: str, body: str) -> Scenario:
     return Scenario(
         name, title, "/oidc/introspect", "form.lua", {"BENCH_BODY": body, "BENCH_AUTH": auth}
+    )
+
+
+def signin(users: Path, city: str, password: str) -> Scenario:
+    return Scenario(
+        "signin",
+        "full sign-in, embedded directory (argon2id)",
+        f"/login/{city}",
+        "signin.lua",
+        {"BENCH_USERS": str(users), "BENCH_CITY": city, "BENCH_PASSWORD": password},
+        per_flow=2,
+        stateful=True,
+    )
+
+
+def sso(sessions: Path, authorize: str, token_body: str, auth: str) -> Scenario:
+    return Scenario(
+        "sso",
+        "single sign-on at a second service: authorize, code, token",
+        "/oidc/authorize",
+        "sso.lua",
+        {
+            "BENCH_SESSIONS": str(sessions),
+            "BENCH_AUTHORIZE": authorize,
+            "BENCH_TOKEN_BODY": token_body,
+            "BENCH_AUTH": auth,
+        },
+        per_flow=2,
+        stateful=True,
     )
 
 

@@ -4,6 +4,10 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
+function setup(thread)
+  stats.track(thread)
+end
+
 wrk.method = os.getenv("BENCH_METHOD") or "POST"
 wrk.body = os.getenv("BENCH_BODY")
 if wrk.body then
@@ -14,10 +18,16 @@ if auth and auth ~= "" then
   wrk.headers["Authorization"] = auth
 end
 
+function init(args)
+  failures = 0
+end
+
 function response(status, headers, body)
-  if status ~= 200 and not reported then
-    reported = true
-    io.stderr:write("first failure: " .. status .. " " .. body:sub(1, 300) .. "\n")
+  if status ~= 200 then
+    failures = failures + 1
+    if failures == 1 then
+      io.stderr:write("form.lua: " .. status .. " " .. body:sub(1, 300) .. "\n")
+    end
   end
 end
 

@@ -15,6 +15,7 @@ end
 function setup(thread)
   counter = counter + 1
   thread:set("index", counter)
+  stats.track(thread)
   threads[#threads + 1] = thread
 end
 

@@ -1,16 +1,38 @@
 -- Shared by every scenario script: at the end, one JSON line with what the harness reads
 -- (bench/load.py). Latencies are in microseconds.
+-- Scripts count the answers they find wrong in a per-thread global `failures` (a 200 that
+-- should have been a redirect, say, which wrk itself does not count as an error).
 local stats = {}
+local threads = {}
+
+function stats.track(thread)
+  threads[#threads + 1] = thread
+end
+
+-- A response header by name, whatever its case (granian sends them in lower case).
+function stats.header(headers, name)
+  local lower = name:lower()
+  for key, value in pairs(headers) do
+    if key:lower() == lower then
+      return value
+    end
+  end
+  return nil
+end
 
 function stats.done(summary, latency, requests)
   local errors = summary.errors
+  local failures = 0
+  for _, thread in ipairs(threads) do
+    failures = failures + (thread:get("failures") or 0)
+  end
   io.write(string.format(
     '\nBENCH {"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, ' ..
     '"write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
-    '"max_us": %d, "mean_us": %.1f}\n',
+    '"max_us": %d, "mean_us": %.1f, "failures": %d}\n',
     summary.requests, summary.duration, summary.bytes, errors.connect, errors.read,
     errors.write, errors.status, errors.timeout, latency:percentile(50),
-    latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+    latency:percentile(90), latency:percentile(99), latency.max, latency.mean, failures))
 end
 
 return stats

@@ -1,0 +1,42 @@
+-- Consent-bound token exchange (RFC 8693) for a child picked at random per request from
+-- BENCH_SUBS (the recipient's pairwise subs of seeded children, one per line), so that the
+-- requests spread over the whole history table instead of one cached child. BENCH_BODY: the
+-- form without subject_token; BENCH_AUTH: the recipient's client_secret_basic.
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local stats = require("stats")
+
+function setup(thread)
+  stats.track(thread)
+end
+
+local subs = {}
+for line in io.lines(os.getenv("BENCH_SUBS")) do
+  subs[#subs + 1] = line
+end
+
+function init(args)
+  math.randomseed(os.time())
+  body = os.getenv("BENCH_BODY")
+  auth = os.getenv("BENCH_AUTH")
+  path = os.getenv("BENCH_PATH")
+  failures = 0
+end
+
+function request()
+  local sub = subs[math.random(#subs)]
+  return wrk.format("POST", path, {
+    ["Authorization"] = auth,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }, body .. "&subject_token=" .. sub)
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    failures = failures + 1
+    if failures == 1 then
+      io.stderr:write("exchange.lua: " .. status .. " " .. body:sub(1, 300) .. "\n")
+    end
+  end
+end
+
+done = stats.done

@@ -1,0 +1,64 @@
+-- A full password sign-in through the embedded directory, again and again: GET the sign-in
+-- form (a fresh browser: no cookie), then POST the user name, password and the form's CSRF
+-- token with the form's cookie; a 302 is a sign-in. One connection per wrk thread, so that
+-- each thread's steps alternate on its own connection. BENCH_USERS: user names, one per line
+-- (thread i signs in as line i); BENCH_CITY, BENCH_PASSWORD.
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local stats = require("stats")
+
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("index", counter)
+  stats.track(thread)
+end
+
+function init(args)
+  local users = {}
+  for line in io.lines(os.getenv("BENCH_USERS")) do
+    users[#users + 1] = line
+  end
+  user = users[((index - 1) % #users) + 1]
+  path = "/login/" .. os.getenv("BENCH_CITY")
+  password = os.getenv("BENCH_PASSWORD")
+  step, failures = "form", 0
+end
+
+function request()
+  if step == "form" then
+    return wrk.format("GET", path)
+  end
+  local body = "csrf_token=" .. csrf .. "&username=" .. user .. "&password=" .. password
+  return wrk.format("POST", path, {
+    ["Cookie"] = cookie,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }, body)
+end
+
+local function failed(status, body)
+  failures = failures + 1
+  if failures == 1 then
+    io.stderr:write("signin.lua: " .. step .. " " .. status .. " " .. body:sub(1, 300) .. "\n")
+  end
+  step = "form"
+end
+
+function response(status, headers, body)
+  if step == "form" then
+    local set = stats.header(headers, "Set-Cookie") or ""
+    cookie = set:match("^([^;]+)")
+    csrf = body:match('name="csrf_token" value="([^"]+)"')
+    if status == 200 and cookie and csrf then
+      step = "post"
+    else
+      failed(status, body)
+    end
+  elseif status == 302 then
+    step = "form"
+  else
+    failed(status, body)
+  end
+end
+
+done = stats.done
