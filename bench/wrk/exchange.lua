@@ -9,10 +9,7 @@ function setup(thread)
   stats.track(thread)
 end
 
-local subs = {}
-for line in io.lines(os.getenv("BENCH_SUBS")) do
-  subs[#subs + 1] = line
-end
+local subs = stats.lines("BENCH_SUBS")
 
 function init(args)
   math.randomseed(os.time())
@@ -32,10 +29,7 @@ end
 
 function response(status, headers, body)
   if status ~= 200 then
-    failures = failures + 1
-    if failures == 1 then
-      io.stderr:write("exchange.lua: " .. status .. " " .. body:sub(1, 300) .. "\n")
-    end
+    stats.fail("exchange.lua:", status, body)
   end
 end
 

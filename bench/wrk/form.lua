@@ -24,10 +24,7 @@ end
 
 function response(status, headers, body)
   if status ~= 200 then
-    failures = failures + 1
-    if failures == 1 then
-      io.stderr:write("form.lua: " .. status .. " " .. body:sub(1, 300) .. "\n")
-    end
+    stats.fail("form.lua:", status, body)
   end
 end
 

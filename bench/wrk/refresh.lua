@@ -7,10 +7,7 @@ package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
 local threads, counter = {}, 0
-local tokens = {}
-for line in io.lines(os.getenv("BENCH_TOKENS")) do
-  tokens[#tokens + 1] = line
-end
+local tokens = stats.lines("BENCH_TOKENS")
 
 function setup(thread)
   counter = counter + 1
@@ -48,10 +45,7 @@ function response(status, headers, body)
   if status == 200 and token then
     queue[#queue + 1] = token
   else
-    failures = failures + 1
-    if failures == 1 then
-      io.stderr:write("refresh.lua: " .. status .. " " .. body:sub(1, 300) .. "\n")
-    end
+    stats.fail("refresh.lua:", status, body)
   end
 end
 

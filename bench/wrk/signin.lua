@@ -15,10 +15,7 @@ function setup(thread)
 end
 
 function init(args)
-  local users = {}
-  for line in io.lines(os.getenv("BENCH_USERS")) do
-    users[#users + 1] = line
-  end
+  local users = stats.lines("BENCH_USERS")
   user = users[((index - 1) % #users) + 1]
   path = "/login/" .. os.getenv("BENCH_CITY")
   password = os.getenv("BENCH_PASSWORD")
@@ -37,10 +34,7 @@ function request()
 end
 
 local function failed(status, body)
-  failures = failures + 1
-  if failures == 1 then
-    io.stderr:write("signin.lua: " .. step .. " " .. status .. " " .. body:sub(1, 300) .. "\n")
-  end
+  stats.fail("signin.lua: " .. step, status, body)
   step = "form"
 end
 

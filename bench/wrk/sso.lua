@@ -17,10 +17,7 @@ function setup(thread)
 end
 
 function init(args)
-  local sessions = {}
-  for line in io.lines(os.getenv("BENCH_SESSIONS")) do
-    sessions[#sessions + 1] = line
-  end
+  local sessions = stats.lines("BENCH_SESSIONS")
   cookie = sessions[((index - 1) % #sessions) + 1]
   authorize = os.getenv("BENCH_AUTHORIZE")
   token_body = os.getenv("BENCH_TOKEN_BODY")
@@ -42,10 +39,7 @@ function request()
 end
 
 local function failed(status, body)
-  failures = failures + 1
-  if failures == 1 then
-    io.stderr:write("sso.lua: " .. step .. " " .. status .. " " .. body:sub(1, 300) .. "\n")
-  end
+  stats.fail("sso.lua: " .. step, status, body)
   step = "authorize"
 end
 

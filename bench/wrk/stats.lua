@@ -9,6 +9,23 @@ function stats.track(thread)
   threads[#threads + 1] = thread
 end
 
+-- The lines of the file an environment variable names.
+function stats.lines(variable)
+  local out = {}
+  for line in io.lines(os.getenv(variable)) do
+    out[#out + 1] = line
+  end
+  return out
+end
+
+-- Count a wrong answer in the thread's `failures`; the first one goes to stderr.
+function stats.fail(what, status, body)
+  failures = (failures or 0) + 1
+  if failures == 1 then
+    io.stderr:write(what .. " " .. status .. " " .. body:sub(1, 300) .. "\n")
+  end
+end
+
 -- A response header by name, whatever its case (granian sends them in lower case).
 function stats.header(headers, name)
   local lower = name:lower()
