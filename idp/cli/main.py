@@ -23,31 +23,14 @@ def main(ctx: click.Context, folder: str | None) -> None:
     ctx.obj = CliContext(Path(folder) if folder else None)
 
 
-def _register() -> None:
-    from idp.cli import (
-        clients_cmd,
-        config_cmd,
-        consent_cmd,
-        db_cmd,
-        demo_cmd,
-        keys_cmd,
-        people_cmd,
-        purposes_cmd,
-        serve_cmd,
-    )
+COMMANDS = ("clients", "config", "consent", "db", "demo", "keys", "people", "purposes", "serve")
 
-    for module in (
-        clients_cmd,
-        config_cmd,
-        consent_cmd,
-        db_cmd,
-        demo_cmd,
-        keys_cmd,
-        people_cmd,
-        purposes_cmd,
-        serve_cmd,
-    ):
-        main.add_command(module.command)
+
+def _register() -> None:
+    from importlib import import_module
+
+    for name in COMMANDS:  # each sub-command group lives in idp/cli/<name>_cmd.py
+        main.add_command(import_module(f"idp.cli.{name}_cmd").command)
 
 
 _register()
