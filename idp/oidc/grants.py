@@ -11,7 +11,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from federation.models import Person
 from idp.db import utcnow
@@ -43,10 +43,12 @@ class CodeView:
 
 
 class RefreshView:
-    """Authlib's view of a claimed refresh token."""
+    """Authlib's view of a claimed refresh token: its family and the family's person."""
 
-    def __init__(self, row: RefreshToken):
-        self.row, self.family = row, row.family
+    row = None  # no authorization code (and so no nonce) behind a refresh
+
+    def __init__(self, family: TokenFamily, person: Person | None):
+        self.family, self.person = family, person
 
     def check_client(self, client) -> bool:
         return self.family.client_id == client.client_id
@@ -64,9 +66,20 @@ def revoke_family(session, family_id: str | None, reason: str) -> None:
         )
 
 
-def _authentication(session, family: TokenFamily) -> Authentication:
+def _family_and_person(session, family_id: str) -> tuple[TokenFamily, Person | None]:
+    """A token family and its person (None for a family without one), in one query."""
+    return tuple(
+        session.execute(
+            select(TokenFamily, Person)
+            .outerjoin(Person, Person.id == TokenFamily.person_id)
+            .where(TokenFamily.id == family_id)
+        ).one()
+    )
+
+
+def _authentication(family: TokenFamily, person: Person) -> Authentication:
     return Authentication(
-        person=session.get(Person, family.person_id),
+        person=person,
         sid=family.sid,
         auth_time=family.auth_time,
         acr=family.acr,
@@ -91,7 +104,7 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client) -> CodeView | None:
         session = self.server.provider.session
         now, family_id = utcnow(), new_id()
-        claimed = session.execute(
+        row = session.scalars(
             update(AuthorizationCode)
             .where(
                 AuthorizationCode.code_hash == digest(code),
@@ -100,11 +113,13 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
                 AuthorizationCode.expires_at > now,
             )
             .values(used_at=now, family_id=family_id)
-        ).rowcount
-        row = session.get(AuthorizationCode, digest(code))
-        if claimed != 1:
-            if row is not None and row.client_id == client.client_id and row.used_at:
-                revoke_family(session, row.family_id, "code_reuse")
+            .returning(AuthorizationCode)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if row is None:
+            spent = session.get(AuthorizationCode, digest(code))
+            if spent is not None and spent.client_id == client.client_id and spent.used_at:
+                revoke_family(session, spent.family_id, "code_reuse")
             return None
         family = TokenFamily(
             id=family_id,
@@ -125,40 +140,50 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
         """Nothing to do: the code was spent when it was claimed."""
 
     def authenticate_user(self, authorization_code: CodeView) -> Authentication:
-        return _authentication(self.server.provider.session, authorization_code.family)
+        session = self.server.provider.session
+        return _authentication(
+            authorization_code.family, session.get(Person, authorization_code.family.person_id)
+        )
 
 
 class RefreshGrant(MintingGrant, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshView | None:
+        """Claim the token in one UPDATE ... RETURNING, then read its family and person in one
+        query: two round trips on the success path."""
         session = self.server.provider.session
         now, token_hash = utcnow(), digest(refresh_token)
         client_id = self.request.client.client_id  # authenticated before this is called
-        live = select(TokenFamily.id).where(
-            TokenFamily.revoked_at.is_(None), TokenFamily.client_id == client_id
+        live = exists().where(
+            TokenFamily.id == RefreshToken.family_id,
+            TokenFamily.revoked_at.is_(None),
+            TokenFamily.client_id == client_id,
         )
-        claimed = session.execute(
+        family_id = session.execute(
             update(RefreshToken)
             .where(
                 RefreshToken.token_hash == token_hash,
                 RefreshToken.used_at.is_(None),
                 RefreshToken.expires_at > now,
-                RefreshToken.family_id.in_(live),
+                live,
             )
             .values(used_at=now)
-        ).rowcount
-        row = session.get(RefreshToken, token_hash)
-        if claimed != 1:
+            .returning(RefreshToken.family_id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if family_id is None:
+            row = session.get(RefreshToken, token_hash)
             if row is not None and row.used_at and row.family.client_id == client_id:
                 revoke_family(session, row.family_id, "refresh_reuse")
             return None
-        return RefreshView(row)
+        family, person = _family_and_person(session, family_id)
+        return RefreshView(family, person)
 
     def authenticate_user(self, refresh_token: RefreshView) -> Authentication | None:
-        if refresh_token.family.person_id is None:
+        if refresh_token.person is None:
             return None
-        return _authentication(self.server.provider.session, refresh_token.family)
+        return _authentication(refresh_token.family, refresh_token.person)
 
     def revoke_old_credential(self, refresh_token: RefreshView) -> None:
         """Nothing to do: the token was spent when it was claimed (rotation)."""

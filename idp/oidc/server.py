@@ -159,7 +159,7 @@ class DigiOneServer(AuthorizationServer):
 def build_server(app: Flask, provider: Provider) -> DigiOneServer:
     server = DigiOneServer()
     server.provider = provider
-    server.clients = ClientCache()
+    server.clients = ClientCache(ttl=provider.settings.client_cache_seconds)
     server.init_app(app)
     server.scopes_supported = SCOPES  # after init_app, which reads it from app.config
     server.register_grant(CodeGrant, [S256Only(required=True)])

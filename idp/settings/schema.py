@@ -75,6 +75,9 @@ class OidcSettings(_Strict):
     pairwise_secret: str = ""
     # Dynamic client registration (RFC 7591) for holders of an initial access token.
     registration: bool = True
+    # How long a client read from the database is used before it is checked again: a change
+    # made by another process (the CLI, another worker) takes effect within this time.
+    client_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2
 
 
 class DemoSettings(_Strict):

@@ -53,3 +53,49 @@ def test_rotation_change_and_removal_take_effect_at_once(app):
         db.session.commit()
     gone = token(app, client_id, new)
     assert gone.status_code == 401 and gone.json["error"] == "invalid_client"
+
+
+def test_a_change_made_elsewhere_acts_within_the_cache_time(app):
+    """Another process (the CLI, another worker) changes the row behind this process's back:
+    the cached client is used until client_cache_seconds have passed, then checked."""
+    from sqlalchemy import update
+
+    from idp.db import utcnow
+    from idp.oidc.client_cache import ClientCache
+
+    clock = [100.0]
+    cache = ClientCache(ttl=2.0, clock=lambda: clock[0])
+    with app.app_context():
+        made = clients.register(
+            db.session,
+            {"client_name": "Elsewhere", "grant_types": ["client_credentials"],
+             "scope": "edu:school"},
+            admin=True, development=True,
+        )  # fmt: skip
+        db.session.commit()
+        client_id = made.client.client_id
+        assert cache.get(db.session, client_id).scopes == ["edu:school"]
+        # as another process would: a Core UPDATE, unseen by this process's ORM events
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(Client)
+                .where(Client.client_id == client_id)
+                .values(client_metadata={**made.client.client_metadata, "scope": "edu:roles"},
+                        updated_at=utcnow())
+            )  # fmt: skip
+        db.session.rollback()
+        clock[0] += 1.9
+        assert cache.get(db.session, client_id).scopes == ["edu:school"]  # within the time
+        clock[0] += 0.2
+        assert cache.get(db.session, client_id).scopes == ["edu:roles"]  # checked, re-read
+        with db.engine.begin() as connection:
+            connection.execute(delete_client(client_id))
+        db.session.rollback()
+        clock[0] += 2.1
+        assert cache.get(db.session, client_id) is None
+
+
+def delete_client(client_id: str):
+    from sqlalchemy import delete
+
+    return delete(Client).where(Client.client_id == client_id)
