@@ -112,6 +112,11 @@ def targets(document: dict) -> list[str]:
             _best_of(document, "signin", backend),
             30,
         )
+        row(
+            f"full sign-in, LDAP (slapd checks the password), {backend}: at least 30/s",
+            _best_of(document, "signin_ldap", backend),
+            30,
+        )
     for run in document["runs"]:
         if run["scenario"] == "exchange":
             first = min(run["results"], key=lambda result: result["concurrency"])
@@ -121,6 +126,50 @@ def targets(document: dict) -> list[str]:
                 f"| consent-bound token exchange, p99 under 10 ms (one connection) | "
                 f"{p99:.2f} ms | {verdict} |"
             )
+    errors = sum(result["errors"] for run in document["runs"] for result in run["results"])
+    lines.append(f"| every scenario: 0 errors | {errors} | {'yes' if errors == 0 else 'no'} |")
+    for run in document["runs"]:
+        if run["scenario"] == "soak":
+            lines.append(soak_row(run))
+    return lines
+
+
+def soak_row(run: dict) -> str:
+    """Memory flat over the soak: the worker's RSS after the first minute against the end
+    (flat: grew by less than 5 %, or 4 MiB where that is more)."""
+    series = run["memory_series"]
+    settled = next((kib for at, kib in series if at >= 60), series[0][1])
+    end = series[-1][1]
+    growth = (end - settled) / 1024
+    flat = growth < max(4.0, settled / 1024 * 0.05)
+    seconds = run["results"][0]["seconds"]
+    return (
+        f"| memory per worker flat over a {seconds / 60:.0f}-minute run ({run['backend']}) | "
+        f"{settled / 1024:.1f} -> {end / 1024:.1f} MiB | {'yes' if flat else 'no'} |"
+    )
+
+
+def profiles(document: dict) -> list[str]:
+    """The hot path of each scenario with a target: py-spy's samples of the worker."""
+    lines = []
+    for run in document["runs"]:
+        found = run.get("profile")
+        if not found or not found["samples"]:
+            continue
+        lines += [
+            f"<details><summary>{_label(run)} ({found['samples']} samples)</summary>",
+            "",
+            "| the project's functions, with what they call | share |",
+            "|---|---:|",
+            *[f"| `{frame}` | {share} % |" for frame, share in found["inclusive"]],
+            "",
+            "| any function, its own time | share |",
+            "|---|---:|",
+            *[f"| `{frame}` | {share} % |" for frame, share in found["exclusive"]],
+            "",
+            "</details>",
+            "",
+        ]
     return lines
 
 
@@ -160,6 +209,11 @@ def _scenario_list(document: dict) -> list[str]:
     ]
 
 
+def _speed(machine: dict, name: str) -> str:
+    value = machine.get("openssl", {}).get(name)
+    return f"{value:,.0f}" if value else "(not measured)"
+
+
 def markdown(document: dict) -> str:
     machine, plan = document["machine"], document["plan"]
     lines = [
@@ -172,6 +226,9 @@ def markdown(document: dict) -> str:
         f"- Run: {document['date']}, {document['minutes']} minutes"
         f"{' (quick mode)' if plan['quick'] else ''}",
         f"- Machine: {machine['cpu']}, {machine['platform']}, Python {machine['python']}",
+        f"- Yardstick: OpenSSL on the server's core signs {_speed(machine, 'rsa2048_sign')} "
+        f"RSA-2048 and {_speed(machine, 'ecdsap256_sign')} ECDSA P-256 signatures per second "
+        "(issue 6's machine: about 4,000 and 52,000)",
         f"- WSGI server: {plan['server']}; each point {plan['seconds']} s after a "
         f"{plan['warmup']} s warm-up",
         "",
@@ -192,6 +249,13 @@ def markdown(document: dict) -> str:
         "",
         *_scenario_list(document),
         "",
+        "## Profiles of the hot paths",
+        "",
+        "py-spy sampled the worker for a few seconds at 8 connections after each sweep. The",
+        "first table gives the project's functions with everything they call; the second, where",
+        "the time itself is spent (the WSGI server, Flask, SQLAlchemy and the signature included).",
+        "",
+        *profiles(document),
         "## Every run",
         "",
         "`wrk CPU` is the load generator's CPU time over wall time: below 1.0 it had time to",

@@ -64,10 +64,10 @@ def introspection(name: str, title: str, auth: str, body: str) -> Scenario:
     )
 
 
-def signin(users: Path, city: str, password: str) -> Scenario:
+def signin(name: str, title: str, users: Path, city: str, password: str) -> Scenario:
     return Scenario(
-        "signin",
-        "full sign-in, embedded directory (argon2id)",
+        name,
+        title,
         f"/login/{city}",
         "signin.lua",
         {"BENCH_USERS": str(users), "BENCH_CITY": city, "BENCH_PASSWORD": password},

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # What `make bench` needs beyond the venv (the Makefile installs the bench extras with it):
-# Debian's wrk (the load generator) and taskset, Node.js and the npm packages (the
-# oidc-provider peer). Idempotent; installs only what is missing.
+# Debian's wrk (the load generator) and taskset, OpenLDAP's slapd (the LDAP sign-in), Node.js
+# and the npm packages (the oidc-provider peer). Idempotent; installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq

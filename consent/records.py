@@ -19,7 +19,7 @@ from consent import audit, purposes
 from consent.models import ConsentEvent, ConsentRecord, Purpose
 from consent.notify import notifier
 from consent.policy import CannotConsent, Child, Deciders, deciders, needs_consent
-from consent.states import HELSINKI, TERMINAL, Derived, Event, derive
+from consent.states import HELSINKI, TERMINAL, Derived, Event, PurposeEnd, derive
 from federation.models import CityIdentity, Guardianship, Person
 from idp.db import utcnow
 
@@ -109,12 +109,27 @@ def to_event(row: ConsentEvent) -> Event:
 
 
 def view(session: Session, record: ConsentRecord, now: datetime | None = None) -> View:
-    purpose = session.get(Purpose, (record.purpose_id, record.purpose_version))
+    return _view(session, record, events(session, record.id), now or utcnow(), {})
+
+
+def _view(
+    session: Session,
+    record: ConsentRecord,
+    rows: list[ConsentEvent],
+    now: datetime,
+    ends: dict[tuple[str, int], PurposeEnd | None],
+) -> View:
+    """The record's state folded from its event ``rows``; ``ends`` keeps each purpose
+    version's end for the other records of the same call."""
+    key = (record.purpose_id, record.purpose_version)
+    purpose = session.get(Purpose, key)
+    if key not in ends:
+        ends[key] = purposes.end_of(session, purpose)
     derived = derive(
-        [to_event(row) for row in events(session, record.id)],
+        [to_event(row) for row in rows],
         validity=purposes.validity_of(purpose),
-        now=now or utcnow(),
-        purpose_end=purposes.end_of(session, purpose),
+        now=now,
+        purpose_end=ends[key],
     )
     return View(record, purpose, derived)
 
@@ -141,8 +156,15 @@ def records_of(session: Session, child_id: str, purpose_id: str | None = None) -
     query = select(ConsentRecord).where(ConsentRecord.child_id == child_id)
     if purpose_id is not None:
         query = query.where(ConsentRecord.purpose_id == purpose_id)
-    rows = session.scalars(query.order_by(ConsentRecord.created_at.desc(), ConsentRecord.id))
-    return [view(session, row) for row in rows]
+    rows = list(session.scalars(query.order_by(ConsentRecord.created_at.desc(), ConsentRecord.id)))
+    if not rows:
+        return []
+    trail: dict[str, list[ConsentEvent]] = {row.id: [] for row in rows}
+    every = select(ConsentEvent).where(ConsentEvent.record_id.in_(list(trail)))
+    for event in session.scalars(every.order_by(ConsentEvent.id)):  # one query for them all
+        trail[event.record_id].append(event)
+    now, ends = utcnow(), {}
+    return [_view(session, row, trail[row.id], now, ends) for row in rows]
 
 
 def request(

@@ -12,6 +12,13 @@ from federation.models import Person
 from idp.oidc.models import Client, PairwiseSubject
 from idp.oidc.subject import sector_of, subject_for
 
+# Built once per dialect: on every authorization, building the statement cost more than the
+# round trip.
+REMEMBER = {
+    "postgresql": postgresql.insert(PairwiseSubject).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(PairwiseSubject).on_conflict_do_nothing(),
+}
+
 
 def remember(session: Session, person_id: str, client: Client, secret: bytes) -> None:
     """Record (once; concurrent sign-ins do not collide) the ``sub`` ``client`` sees."""
@@ -23,8 +30,7 @@ def remember(session: Session, person_id: str, client: Client, secret: bytes) ->
         "sub": subject_for(person_id, metadata, client.client_id, secret),
         "person_id": person_id,
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(PairwiseSubject).values(**values).on_conflict_do_nothing())
+    session.connection().execute(REMEMBER[session.get_bind().dialect.name], values)
 
 
 def person_for(session: Session, client: Client, sub: str) -> Person | None:

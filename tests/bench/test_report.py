@@ -63,3 +63,45 @@ def test_targets_say_met_or_by_how_much_missed():
     assert "| refresh with rotation on PostgreSQL: at least 500/s | 250/s | no: 50% of it |" in (
         report.targets(slow)
     )
+
+
+def test_the_soak_says_whether_memory_stayed_flat():
+    soak = run("digione", "soak", "postgresql", [50, 60])
+    soak["results"] = [{**soak["results"][0], "seconds": 300.0}]
+    flat = {**soak, "memory_series": [(0, 100_000), (60, 120_000), (300, 122_000)]}
+    leaking = {**soak, "memory_series": [(0, 100_000), (60, 120_000), (300, 160_000)]}
+    assert report.soak_row(flat).endswith("| 117.2 -> 119.1 MiB | yes |")
+    assert report.soak_row(leaking).endswith("| 117.2 -> 156.2 MiB | no |")
+    assert "5-minute" in report.soak_row(flat)
+
+
+def test_profiles_and_errors_are_reported():
+    profiled = run("digione", "refresh", "postgresql", [100, 250])
+    profiled["profile"] = {
+        "samples": 500,
+        "inclusive": [("token (idp/oidc/endpoints.py)", 70.0)],
+        "exclusive": [("RSAAlgorithm.sign (jwt/algorithms.py)", 40.0)],
+    }
+    broken = run("digione", "sso", "sqlite", [10, 20])
+    broken["results"][1]["errors"] = 3
+    document = {**DOCUMENT, "runs": [*DOCUMENT["runs"], profiled, broken]}
+    text = report.markdown(document)
+    assert "| `token (idp/oidc/endpoints.py)` | 70.0 % |" in text
+    assert "| `RSAAlgorithm.sign (jwt/algorithms.py)` | 40.0 % |" in text
+    assert "| every scenario: 0 errors | 3 | no |" in report.targets(document)
+
+
+def test_py_spy_stacks_are_summarised_by_share(tmp_path):
+    from bench import profile
+
+    stacks = tmp_path / "refresh.stacks"
+    stacks.write_text(
+        "run (granian/wsgi.py:10);token (/srv/digione/idp/oidc/endpoints.py:24);"
+        "sign (jwt/algorithms.py:682) 30\n"
+        "run (granian/wsgi.py:10);token (/srv/digione/idp/oidc/endpoints.py:24) 10\n"
+        "run (granian/wsgi.py:10) 10\n"
+    )
+    found = profile.summary(stacks)
+    assert found["samples"] == 50
+    assert found["inclusive"] == [("token (idp/oidc/endpoints.py)", 80.0)]  # the project's only
+    assert found["exclusive"][0] == ("sign (jwt/algorithms.py)", 60.0)
