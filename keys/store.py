@@ -59,7 +59,8 @@ class KeyStore:
     ``session`` is a Session or a callable returning one (e.g. Flask-SQLAlchemy's scoped
     ``db.session``). Reading methods never commit; ``ensure``/``rotate``/``rotate_due`` commit.
     Unsealed private keys are cached in memory by kid for the life of the store, the active
-    key per use for ACTIVE_CACHE_SECONDS (a rotation or ensure in this process clears it).
+    key per use and the public keys found by kid for ACTIVE_CACHE_SECONDS (a rotation or
+    ensure in this process clears them).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class KeyStore:
         self.issuer = issuer
         self._private: dict[str, PrivateKeyTypes] = {}
         self._active: dict[str, tuple[float, ActiveKey]] = {}
+        self._public: dict[tuple, tuple[float, jwt.PyJWK]] = {}
 
     @property
     def session(self) -> Session:
@@ -87,6 +89,7 @@ class KeyStore:
         """A store on another session sharing this one's master key, settings and key cache."""
         other = KeyStore(session, self._master, self.settings, issuer=self.issuer)
         other._private, other._active = self._private, self._active
+        other._public = self._public
         return other
 
     # -- reading -------------------------------------------------------------------------------
@@ -148,13 +151,24 @@ class KeyStore:
         search to keys of those uses."""
         if not isinstance(kid, str) or not KID.fullmatch(kid):
             return None
+        cache_key = (kid, published_only, tuple(uses) if uses is not None else None)
+        cached = self._public.get(cache_key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
         query = select(SigningKey).where(SigningKey.kid == kid)
         if uses is not None:
             query = query.where(SigningKey.use.in_(list(uses)))
         if published_only:
             query = query.where(self._published(None))
         row = self.session.scalars(query).one_or_none()
-        return jwt.PyJWK(public_only(row.public_jwk)) if row else None
+        if row is None:
+            return None  # not cached: a key published a moment later is found at once
+        found = jwt.PyJWK(public_only(row.public_jwk))
+        if len(self._public) >= 256:
+            self._public.clear()
+        self._public[cache_key] = (now + ACTIVE_CACHE_SECONDS, found)
+        return found
 
     def list_keys(self) -> list[SigningKey]:
         """Every key ever made, by use, then active, next, retired, then newest first."""
@@ -216,6 +230,7 @@ class KeyStore:
     def _write(self, step: Callable[..., T], *args: Any) -> T:
         """Run a lifecycle step on this store's session, committing, retrying lost races."""
         self._active.clear()
+        self._public.clear()
         session = self.session
         return retrying(session, functools.partial(step, session, self._master, self.issuer, *args))
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt
+from flask import current_app
 from sqlalchemy import select
 
 from federation.models import Person
 from idp.db import db, utcnow
-from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
+from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily
 from idp.oidc.tokens import digest
 from keys.app import key_store
 
@@ -79,7 +80,8 @@ def _published_key(kid) -> jwt.PyJWK | None:
 def read_access_token(token: str, provider, audience: str | None = None) -> AccessGrant:
     """A live access token: signature and claims valid, neither it nor its family revoked."""
     claims = decode_access_token(token, provider.issuer, audience)
-    if db.session.get(Client, claims["client_id"]) is None:
+    clients = current_app.extensions["digione.oidc"].server.clients  # idp.oidc.client_cache
+    if clients.get(db.session, claims["client_id"]) is None:
         raise AccessTokenError("the client has been removed")
     record = db.session.get(AccessTokenRecord, claims["jti"])
     family = None
