@@ -4,6 +4,7 @@ their worker processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +96,32 @@ class Running:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+@contextmanager
+def postgres_on_load_core(url: str) -> Iterator[None]:
+    """PostgreSQL's new backends on the load core while the benchmark runs, as if the database
+    ran on a machine of its own; otherwise the kernel often wakes a backend on the broker's
+    core, and the broker's figure would include the database's work. The postmaster's
+    affinity (which new backends inherit) is put back afterwards."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:  # a local server (BENCH_POSTGRES_URL may name another machine) that we may pin
+        status = Path(f"/proc/{backend}/status").read_text()
+        ppid = next(line for line in status.splitlines() if line.startswith("PPid:"))
+        postmaster = int(ppid.split()[1])
+        before = os.sched_getaffinity(postmaster)
+        os.sched_setaffinity(postmaster, {int(LOAD_CORE)})
+    except (OSError, StopIteration, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(postmaster, before)
 
 
 def start(name: str, argv: list[str], env: dict, base: str, ready: str, log: Path) -> Running:
