@@ -40,10 +40,11 @@ def person_for(session: Session, client: Client, sub: str) -> Person | None:
     metadata = client.client_metadata or {}
     if metadata.get("subject_type") == "public":
         return session.get(Person, sub)
-    person_id = session.scalar(
-        select(PairwiseSubject.person_id).where(
+    return session.scalar(
+        select(Person)
+        .join(PairwiseSubject, PairwiseSubject.person_id == Person.id)
+        .where(
             PairwiseSubject.sector == sector_of(metadata, client.client_id),
             PairwiseSubject.sub == sub,
         )
-    )
-    return session.get(Person, person_id) if person_id else None
+    )  # one query: the index row and the person
