@@ -31,8 +31,9 @@ from bench.scenarios import Scenario
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL = {"concurrency": [1, 8, 32, 64], "seconds": 6, "warmup": 2, "children": 1_000_000,
         "soak_seconds": 300, "profile_seconds": 5}  # fmt: skip
+# Quick: a sanity sweep under 3 minutes, without the profiles.
 QUICK = {"concurrency": [1, 32], "seconds": 2, "warmup": 1, "children": 10_000,
-         "soak_seconds": 20, "profile_seconds": 2}  # fmt: skip
+         "soak_seconds": 15, "profile_seconds": 0}  # fmt: skip
 SOAK_CONNECTIONS = 8
 # Scenarios with a target: py-spy samples the worker for the report's hot-path profile.
 PROFILED = {"cc_rs256", "cc_es256", "refresh", "sso", "signin", "signin_ldap", "exchange"}
@@ -160,7 +161,7 @@ def measure(
             continue
         print(f"{running.name}, {meta['backend']}: {scenario.title}", flush=True)
         outcome = sweep(running, scenario, plan, folder)
-        if meta["system"] == "digione" and scenario.name in PROFILED:
+        if meta["system"] == "digione" and scenario.name in PROFILED and plan["profile_seconds"]:
             stacks = profile.record(running, scenario, plan["profile_seconds"], folder)
             outcome["profile"] = profile.summary(stacks)
         runs.append({**meta, "scenario": scenario.name, "title": scenario.title, **outcome})
