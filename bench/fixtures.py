@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 PG_SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -30,30 +29,14 @@ VERIFIER = "bench-pkce-verifier-" + "x" * 30  # RFC 7636: 43..128 characters
 @contextmanager
 def database(backend: str, folder: Path) -> Iterator[str]:
     """A migrated, empty database for one benchmark run, dropped afterwards (PostgreSQL)."""
-    from idp.migrate import upgrade
+    from idp.migrate import scratch_database, upgrade
 
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'bench.sqlite'}"
+    server = PG_SERVER if backend == "postgresql" else None
+    with scratch_database(server, folder, "digione_bench") as url:
         engine = create_engine(url)
         upgrade(engine)
         engine.dispose()
         yield url
-        return
-    server = make_url(PG_SERVER)
-    name = f"digione_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = create_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def broker_env(url: str, folder: Path) -> dict[str, str]:

@@ -1,14 +1,19 @@
-"""Alembic migrations run from code: `digione db upgrade` and `digione db current`."""
+"""Alembic migrations run from code: `digione db upgrade` and `digione db current`; and a
+scratch database for a test run or a benchmark."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -36,3 +41,24 @@ def current(engine: Engine) -> str | None:
 
 def head() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@contextmanager
+def scratch_database(server_url: str | None, folder: Path, prefix: str) -> Iterator[str]:
+    """An empty database of its own, its URL yielded: a SQLite file in ``folder`` when
+    ``server_url`` is None, else a new database on that PostgreSQL server (named ``prefix``
+    and a random suffix), dropped afterwards. For the tests and the benchmarks."""
+    if not server_url:
+        yield f"sqlite:///{folder / (prefix + '.sqlite')}"
+        return
+    server = make_url(server_url)
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

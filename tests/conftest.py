@@ -8,17 +8,16 @@ import base64
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from idp import create_app
 from idp.db import db
-from idp.migrate import upgrade
+from idp.migrate import scratch_database, upgrade
 from idp.models import metadata
 
 IN_CI = os.environ.get("CI") == "true"
@@ -53,24 +52,10 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-@contextmanager
-def fresh_database(folder: Path, prefix: str) -> Iterator[str]:
+def fresh_database(folder: Path, prefix: str) -> AbstractContextManager[str]:
     """An empty database of its own: a SQLite file in ``folder``, or a new database on
-    DIGIONE_TEST_DATABASE_URL's server, dropped afterwards."""
-    if not PG_URL:
-        yield f"sqlite:///{folder / (prefix + '.sqlite')}"
-        return
-    server = make_url(PG_URL)
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    DIGIONE_TEST_DATABASE_URL's server, dropped afterwards (idp.migrate.scratch_database)."""
+    return scratch_database(PG_URL or None, folder, prefix)
 
 
 @pytest.fixture(scope="session")
