@@ -10,7 +10,6 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from bench import load
 from bench.scenarios import Scenario
 from bench.servers import Running
 
@@ -35,10 +34,7 @@ def record(running: Running, scenario: Scenario, seconds: float, folder: Path) -
         target=subprocess.run, args=(spy,), kwargs={"capture_output": True, "check": False}
     )
     recorder.start()
-    env = scenario.wrk_env(CONNECTIONS, folder)
-    shape = {"per_flow": scenario.per_flow, "stateful": scenario.stateful}
-    url = running.url + scenario.path
-    load.run(url, scenario.script, env, concurrency=CONNECTIONS, seconds=seconds + 1, **shape)
+    scenario.drive(running.url, CONNECTIONS, seconds + 1, folder)
     recorder.join()
     return out
 

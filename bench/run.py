@@ -25,7 +25,7 @@ from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import fixtures, ldap, load, profile, scenarios, servers
+from bench import fixtures, ldap, profile, scenarios, servers
 from bench.scenarios import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -91,11 +91,8 @@ def soak(
     """One long run of ``scenario`` with the worker's memory sampled every 5 s: is it flat?"""
     seconds = plan["soak_seconds"]
     print(f"{running.name}, {meta['backend']}: memory soak, {seconds} s of {scenario.name}")
-    env = scenario.wrk_env(SOAK_CONNECTIONS, folder)
-    shape = {"per_flow": scenario.per_flow, "stateful": scenario.stateful}
     with MemoryWatch(running, every=5.0) as memory:
-        result = load.run(running.url + scenario.path, scenario.script, env,
-                          concurrency=SOAK_CONNECTIONS, seconds=seconds, **shape)  # fmt: skip
+        result = scenario.drive(running.url, SOAK_CONNECTIONS, seconds, folder)
     first, last = memory.series()[0][1] / 1024, memory.series()[-1][1] / 1024
     print(
         f"  soak: {result.rps:.1f}/s errors {result.errors}; worker {first:.1f} -> {last:.1f} MiB"
@@ -122,20 +119,9 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
     """Warm up, then one wrk run per concurrency; memory watched throughout."""
     results = []
     with MemoryWatch(running) as memory:
-        warm_env = scenario.wrk_env(max(plan["concurrency"]), folder)
-        shape = {"per_flow": scenario.per_flow, "stateful": scenario.stateful}
-        load.run(running.url + scenario.path, scenario.script, warm_env,
-                 concurrency=max(plan["concurrency"]), seconds=plan["warmup"], **shape)  # fmt: skip
+        scenario.drive(running.url, max(plan["concurrency"]), plan["warmup"], folder)
         for connections in plan["concurrency"]:
-            env = scenario.wrk_env(connections, folder)
-            result = load.run(
-                running.url + scenario.path,
-                scenario.script,
-                env,
-                concurrency=connections,
-                seconds=plan["seconds"],
-                **shape,
-            )
+            result = scenario.drive(running.url, connections, plan["seconds"], folder)
             print(
                 f"  {scenario.name:<22} c={connections:<3} {result.rps:>9.1f}/s "
                 f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  "

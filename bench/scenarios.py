@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.load import Result, run
+
 Prepare = Callable[[int, Path], dict[str, str]]  # (connections, folder) -> extra wrk env
 
 
@@ -24,6 +26,18 @@ class Scenario:
     def wrk_env(self, connections: int, folder: Path) -> dict[str, str]:
         extra = self.prepare(connections, folder) if self.prepare else {}
         return {"BENCH_PATH": self.path, **self.env, **extra}
+
+    def drive(self, base_url: str, connections: int, seconds: float, folder: Path) -> Result:
+        """One wrk run of this scenario against the server at ``base_url``."""
+        return run(
+            base_url + self.path,
+            self.script,
+            self.wrk_env(connections, folder),
+            concurrency=connections,
+            seconds=seconds,
+            per_flow=self.per_flow,
+            stateful=self.stateful,
+        )
 
 
 def token_file(tokens: list[str], folder: Path, name: str) -> dict[str, str]:

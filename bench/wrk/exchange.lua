@@ -5,9 +5,7 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
-function setup(thread)
-  stats.track(thread)
-end
+setup = stats.track
 
 local subs = stats.lines("BENCH_SUBS")
 
@@ -21,10 +19,7 @@ end
 
 function request()
   local sub = subs[math.random(#subs)]
-  return wrk.format("POST", path, {
-    ["Authorization"] = auth,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, body .. "&subject_token=" .. sub)
+  return stats.post(path, auth, body .. "&subject_token=" .. sub)
 end
 
 function response(status, headers, body)

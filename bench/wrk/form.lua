@@ -4,9 +4,7 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
-function setup(thread)
-  stats.track(thread)
-end
+setup = stats.track
 
 wrk.method = os.getenv("BENCH_METHOD") or "POST"
 wrk.body = os.getenv("BENCH_BODY")

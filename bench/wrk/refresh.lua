@@ -6,15 +6,9 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
-local threads, counter = {}, 0
 local tokens = stats.lines("BENCH_TOKENS")
 
-function setup(thread)
-  counter = counter + 1
-  thread:set("index", counter)
-  stats.track(thread)
-  threads[#threads + 1] = thread
-end
+setup = stats.track
 
 function init(args)
   local per = tonumber(os.getenv("BENCH_PER_THREAD"))
@@ -33,11 +27,7 @@ function request()
     io.stderr:write("refresh.lua: out of tokens (more connections than tokens?)\n")
     os.exit(1)
   end
-  local body = "grant_type=refresh_token&refresh_token=" .. token
-  return wrk.format("POST", path, {
-    ["Authorization"] = auth,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, body)
+  return stats.post(path, auth, "grant_type=refresh_token&refresh_token=" .. token)
 end
 
 function response(status, headers, body)

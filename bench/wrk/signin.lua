@@ -6,17 +6,10 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("index", counter)
-  stats.track(thread)
-end
+setup = stats.track
 
 function init(args)
-  local users = stats.lines("BENCH_USERS")
-  user = users[((index - 1) % #users) + 1]
+  user = stats.mine("BENCH_USERS")
   path = "/login/" .. os.getenv("BENCH_CITY")
   password = os.getenv("BENCH_PASSWORD")
   step, failures = "form", 0
@@ -27,10 +20,7 @@ function request()
     return wrk.format("GET", path)
   end
   local body = "csrf_token=" .. csrf .. "&username=" .. user .. "&password=" .. password
-  return wrk.format("POST", path, {
-    ["Cookie"] = cookie,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, body)
+  return stats.post(path, nil, body, {["Cookie"] = cookie})
 end
 
 local function failed(status, body)

@@ -8,17 +8,10 @@
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local stats = require("stats")
 
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("index", counter)
-  stats.track(thread)
-end
+setup = stats.track
 
 function init(args)
-  local sessions = stats.lines("BENCH_SESSIONS")
-  cookie = sessions[((index - 1) % #sessions) + 1]
+  cookie = stats.mine("BENCH_SESSIONS")
   authorize = os.getenv("BENCH_AUTHORIZE")
   token_body = os.getenv("BENCH_TOKEN_BODY")
   auth = os.getenv("BENCH_AUTH")
@@ -32,10 +25,7 @@ function request()
       ["Cookie"] = cookie,
     })
   end
-  return wrk.format("POST", "/oidc/token", {
-    ["Authorization"] = auth,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }, token_body .. "&code=" .. code)
+  return stats.post("/oidc/token", auth, token_body .. "&code=" .. code)
 end
 
 local function failed(status, body)

@@ -5,8 +5,11 @@
 local stats = {}
 local threads = {}
 
+-- Every script's setup: keep the thread (its failures are summed at the end) and number it;
+-- the thread's init sees its number as the global `index` (1, 2, ...).
 function stats.track(thread)
   threads[#threads + 1] = thread
+  thread:set("index", #threads)
 end
 
 -- The lines of the file an environment variable names.
@@ -16,6 +19,25 @@ function stats.lines(variable)
     out[#out + 1] = line
   end
   return out
+end
+
+-- This thread's line of that file (thread i takes line i, round the file if it is shorter).
+function stats.mine(variable)
+  local lines = stats.lines(variable)
+  return lines[((index - 1) % #lines) + 1]
+end
+
+-- A form POST (application/x-www-form-urlencoded), with an Authorization header if `auth`
+-- is given and any `extra` headers.
+function stats.post(path, auth, body, extra)
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  if auth then
+    headers["Authorization"] = auth
+  end
+  for name, value in pairs(extra or {}) do
+    headers[name] = value
+  end
+  return wrk.format("POST", path, headers, body)
 end
 
 -- Count a wrong answer in the thread's `failures`; the first one goes to stderr.
