@@ -1,38 +1,32 @@
-"""The client cache (idp.oidc.client_cache): a change to a client takes effect at once, as if
-every request read it anew."""
+"""The client cache (idp.oidc.client_cache): a change made in this process takes effect at
+once, as if every request read the client anew; one made elsewhere within the cache time."""
 
 from __future__ import annotations
-
-import base64
 
 from idp.db import db
 from idp.oidc import clients
 from idp.oidc.models import Client
+from tests.oidc.helpers import RP, register
 
 
-def basic(client_id: str, secret: str) -> dict:
-    pair = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {pair}"}
+def service(app, name: str, scope: str) -> RP:
+    """A client_credentials client (registered as `digione clients add` does)."""
+    return register(
+        app, client_name=name, grant_types=["client_credentials"], redirect_uris=[], scope=scope
+    )
 
 
 def token(app, client_id: str, secret: str, scope: str = "edu:school"):
     return app.test_client().post(
         "/oidc/token",
         data={"grant_type": "client_credentials", "scope": scope},
-        headers=basic(client_id, secret),
+        headers=RP(client_id, secret).basic(),
     )
 
 
 def test_rotation_change_and_removal_take_effect_at_once(app):
-    with app.app_context():
-        made = clients.register(
-            db.session,
-            {"client_name": "Cached", "grant_types": ["client_credentials"],
-             "scope": "edu:school edu:roles"},
-            admin=True, development=True,
-        )  # fmt: skip
-        db.session.commit()
-        client_id, old = made.client.client_id, made.client_secret
+    made = service(app, "Cached", "edu:school edu:roles")
+    client_id, old = made.client_id, made.secret
     assert token(app, client_id, old).status_code == 200
     assert token(app, client_id, old, scope="edu:roles").json["scope"] == "edu:roles"  # cached
 
@@ -65,22 +59,16 @@ def test_a_change_made_elsewhere_acts_within_the_cache_time(app):
 
     clock = [100.0]
     cache = ClientCache(ttl=2.0, clock=lambda: clock[0])
+    made = service(app, "Elsewhere", "edu:school")
+    client_id = made.client_id
     with app.app_context():
-        made = clients.register(
-            db.session,
-            {"client_name": "Elsewhere", "grant_types": ["client_credentials"],
-             "scope": "edu:school"},
-            admin=True, development=True,
-        )  # fmt: skip
-        db.session.commit()
-        client_id = made.client.client_id
         assert cache.get(db.session, client_id).scopes == ["edu:school"]
         # as another process would: a Core UPDATE, unseen by this process's ORM events
         with db.engine.begin() as connection:
             connection.execute(
                 update(Client)
                 .where(Client.client_id == client_id)
-                .values(client_metadata={**made.client.client_metadata, "scope": "edu:roles"},
+                .values(client_metadata={**made.metadata, "scope": "edu:roles"},
                         updated_at=utcnow())
             )  # fmt: skip
         db.session.rollback()
