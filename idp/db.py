@@ -44,3 +44,11 @@ def utcnow() -> datetime:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def commit_begun() -> None:
+    """Commit the request's session if it began a transaction (a read, or an object added).
+    A request that never touched the database has nothing to commit; asking the scoped session
+    would build one only to find that out (a tenth of a client_credentials grant, issue 6)."""
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()

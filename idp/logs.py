@@ -12,19 +12,24 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, has_request_context, request
 
 from idp.settings.schema import LoggingSettings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID = "digione.request_id"  # the WSGI environ key
 log = logging.getLogger("digione")
+access = logging.getLogger("digione.access")
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = getattr(g, "request_id", None) if has_request_context() else None
+        if not getattr(record, "request_id", None):
+            record.request_id = request.environ.get(REQUEST_ID) if has_request_context() else None
         return True
 
 
@@ -64,29 +69,43 @@ def configure(settings: LoggingSettings) -> None:
     root.propagate = True  # pytest's caplog listens at the root logger
 
 
+class AccessLog:
+    """WSGI middleware around the whole app: every request gets an id (the caller's
+    ``X-Request-Id`` when well formed, else a new one) in the environ, on the response and on
+    every log line, and one access-log line (method, path without the query, status, time).
+
+    At the WSGI level rather than as Flask hooks: the same for every response, errors
+    included, and cheap enough for the token endpoint (issue 6)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+        environ[REQUEST_ID] = request_id
+        started = time.perf_counter()
+
+        def start(status: str, headers: list, exc_info: Any = None) -> Callable:
+            headers.append(("X-Request-Id", request_id))
+            if access.isEnabledFor(logging.INFO):
+                event = {
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": _path(environ),
+                    "status": int(status[:3]),
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                access.info("request", extra={"request_id": request_id, "event": event})
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
+def _path(environ: dict) -> str:
+    """The path as Flask's ``request.path`` gives it (WSGI carries it as latin-1)."""
+    return environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+
+
 def init_app(app: Flask, settings: LoggingSettings) -> None:
     configure(settings)
-    access = logging.getLogger("digione.access")
-
-    @app.before_request
-    def _start() -> None:
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def _finish(response):
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        access.info(
-            "request",
-            extra={
-                "event": {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "ms": round(elapsed, 1),
-                }
-            },
-        )
-        return response
+    app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]

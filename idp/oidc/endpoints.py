@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from idp.db import db
+from idp.db import commit_begun, db
 from idp.oidc.access import AccessTokenError, read_access_token
 from idp.oidc.claims import claims_for
 from idp.security import csrf
@@ -22,7 +22,7 @@ def _state():
 @bp.post("/token")
 def token():
     response = _state().server.create_token_response()
-    db.session.commit()  # a spent code or refresh token stays spent, success or not
+    commit_begun()  # a spent code or refresh token stays spent, success or not
     response.headers.update(NO_STORE)
     return response
 

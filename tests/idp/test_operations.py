@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -19,6 +21,19 @@ def test_healthz_and_readyz(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json["checks"] == {"database": True, "keys": True}
+
+
+def test_one_access_log_line_per_request_with_its_request_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="digione"):
+        given = client.get("/healthz?who=pupil1", headers={"X-Request-Id": "trace-0001"})
+        made = client.get("/no/such/page", headers={"X-Request-Id": "bad id!"})
+    lines = [r for r in caplog.records if r.name == "digione.access"]
+    assert [(r.request_id, r.event["path"], r.event["status"]) for r in lines] == [
+        ("trace-0001", "/healthz", 200),  # the query string stays out of the log
+        (made.headers["X-Request-Id"], "/no/such/page", 404),
+    ]
+    assert given.headers["X-Request-Id"] == "trace-0001"
+    assert len(made.headers["X-Request-Id"]) == 16  # a malformed id is replaced
 
 
 def test_readyz_is_503_on_an_unmigrated_database(app_config, tmp_path):
