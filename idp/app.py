@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp.db import db
+from idp import wsgi
+from idp.db import db, ping_when_idle
 from idp.settings import Config, load_config
 
 DIGIONE = "digione"
@@ -27,16 +27,6 @@ def read_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
-
-
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the signer for a request that brings
-    no session cookie (every API call: a tenth of a client_credentials grant, issue 6)."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
 
 
 def _load(config: Mapping[str, Any] | str | Path | None) -> Config:
@@ -65,7 +55,6 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     app.config.update(
         SECRET_KEY=settings.server.secret_key or read_or_create_secret(instance / "secret.key"),
         SQLALCHEMY_DATABASE_URI=settings.database.url or f"sqlite:///{instance / 'digione.sqlite'}",
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_NAME="digione",
         SESSION_COOKIE_SECURE=not development,
         SESSION_COOKIE_HTTPONLY=True,
@@ -75,7 +64,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
         MAX_CONTENT_LENGTH=1024 * 1024,
         JSON_SORT_KEYS=False,
     )
-    app.session_interface = CookieSessions()
+    wsgi.install(app)
     app.extensions[DIGIONE] = cfg
     if settings.server.trusted_proxies:
         n = settings.server.trusted_proxies
@@ -92,6 +81,9 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+    else:
+        with app.app_context():
+            ping_when_idle(db.engine)
     security.init_app(app)
     i18n.init_app(app)
     init_keys(app)

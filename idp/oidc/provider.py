@@ -112,7 +112,7 @@ class Provider:
                 only=wanted,
                 municipality_names=self.municipalities,
             )
-            nonce = view.row.nonce if isinstance(view.row, AuthorizationCode) else None
+            nonce = view.row.nonce if view.row is not None else None  # a refresh has no code
             token["id_token"] = minter.id_token(
                 client, user, nonce=nonce, access_token=access.token, extra=extra
             )
