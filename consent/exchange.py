@@ -137,7 +137,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             raise InvalidRequestError("No such purpose.")
         if purpose.recipient_client_id != client.client_id:
             raise UnauthorizedClientError("The client is not this purpose's recipient.")
-        source = db.session.get(Client, purpose.source_client_id)
+        source = self.server.clients.get(db.session, purpose.source_client_id)  # cached
         audience = _target(form, source)
         scope = _param(form, "scope", required=False)
         scopes = None
