@@ -7,6 +7,8 @@ time), never deleted.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,21 +66,26 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
     link.permissions = list(identity.permissions)
     if signed_in:
         link.last_login_at = utcnow()
-    link.roles = [
-        RoleAssignment(
-            role=claim.role,
-            school_code=claim.school_code,
-            group=claim.group,
-            class_level=claim.class_level,
-        )
-        for claim in identity.roles
-    ]
+    _sync_roles(link, identity)
     session.flush()
     changed = _sync_guardianships(session, person, identity)
     if became_protected and person.id:
         changed.add(person.id)
     _reevaluate_consents(session, changed)
     return link
+
+
+def _sync_roles(link: CityIdentity, identity: Identity) -> None:
+    """The identity's roles become the directory's; when they are the same as last time (most
+    sign-ins) no row is touched (two writes fewer per sign-in)."""
+    wanted = [(c.role, c.school_code, c.group, c.class_level) for c in identity.roles]
+    held = [(r.role, r.school_code, r.group, r.class_level) for r in link.roles]
+    if Counter(held) == Counter(wanted):
+        return
+    link.roles = [
+        RoleAssignment(role=role, school_code=school, group=group, class_level=level)
+        for role, school, group, level in wanted
+    ]
 
 
 def _reevaluate_consents(session: Session, child_ids: set[str]) -> None:

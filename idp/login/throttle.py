@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,12 +51,10 @@ class Throttle:
     def wait_seconds(self, keys: ThrottleKeys, now: datetime | None = None) -> int:
         """How long the next try for these keys must wait (0: go ahead)."""
         now = now or utcnow()
-        account = self._delay(
-            self.db.get(LoginFailures, keys.account), self.settings.account_free_failures, now
-        )
-        address = self._delay(
-            self.db.get(LoginFailures, keys.address), self.settings.ip_free_failures, now
-        )
+        both = select(LoginFailures).where(LoginFailures.key.in_((keys.account, keys.address)))
+        rows = {row.key: row for row in self.db.scalars(both)}  # one query for both counts
+        account = self._delay(rows.get(keys.account), self.settings.account_free_failures, now)
+        address = self._delay(rows.get(keys.address), self.settings.ip_free_failures, now)
         return int(max(account, address) + 0.999)
 
     def failed(self, keys: ThrottleKeys, now: datetime | None = None) -> None:
