@@ -32,6 +32,7 @@ class ThrottleKeys:
 class Throttle:
     def __init__(self, db: Session, secret: str, settings: LoginSettings):
         self.db, self.secret, self.settings = db, secret.encode(), settings
+        self._counted: set[str] | None = None  # keys with a count when wait_seconds looked
 
     def keys(self, city: str, username: str, address: str) -> ThrottleKeys:
         def mac(value: str) -> str:
@@ -53,6 +54,7 @@ class Throttle:
         now = now or utcnow()
         both = select(LoginFailures).where(LoginFailures.key.in_((keys.account, keys.address)))
         rows = {row.key: row for row in self.db.scalars(both)}  # one query for both counts
+        self._counted = set(rows)
         account = self._delay(rows.get(keys.account), self.settings.account_free_failures, now)
         address = self._delay(rows.get(keys.address), self.settings.ip_free_failures, now)
         return int(max(account, address) + 0.999)
@@ -77,4 +79,8 @@ class Throttle:
                     self.db.rollback()
 
     def succeeded(self, keys: ThrottleKeys) -> None:
+        """Clear the account's count (a statement saved when wait_seconds found none; a failure
+        counted in between by a concurrent try stays until the next success)."""
+        if self._counted is not None and keys.account not in self._counted:
+            return
         self.db.execute(delete(LoginFailures).where(LoginFailures.key == keys.account))

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import jwt
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from federation.models import Person
 from idp.db import db, utcnow
@@ -19,6 +20,19 @@ from keys.app import key_store
 
 ALGORITHMS = ["RS256", "ES256"]
 FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
+# Built once, each one query: a token's record (none for client credentials), its family and the
+# family's person; a refresh token with its family.
+RECORD_FAMILY_PERSON = (
+    select(AccessTokenRecord, TokenFamily, Person)
+    .outerjoin(TokenFamily, TokenFamily.id == AccessTokenRecord.family_id)
+    .outerjoin(Person, Person.id == TokenFamily.person_id)
+    .where(AccessTokenRecord.jti == bindparam("jti"))
+)
+REFRESH_WITH_FAMILY = (
+    select(RefreshToken)
+    .options(joinedload(RefreshToken.family))
+    .where(RefreshToken.token_hash == bindparam("token_hash"))
+)
 
 
 class AccessTokenError(Exception):
@@ -83,22 +97,19 @@ def read_access_token(token: str, provider, audience: str | None = None) -> Acce
     clients = current_app.extensions["digione.oidc"].server.clients  # idp.oidc.client_cache
     if clients.get(db.session, claims["client_id"]) is None:
         raise AccessTokenError("the client has been removed")
-    record = db.session.get(AccessTokenRecord, claims["jti"])
-    family = None
+    found = db.session.execute(RECORD_FAMILY_PERSON, {"jti": claims["jti"]}).one_or_none()
+    record, family, person = found if found is not None else (None, None, None)
     if record is not None:
         if record.revoked_at is not None:
             raise AccessTokenError("revoked")
-        if record.family_id:
-            family = db.session.get(TokenFamily, record.family_id)
-            if family is None or family.revoked_at is not None:
-                raise AccessTokenError("revoked")
-    person = db.session.get(Person, family.person_id) if family and family.person_id else None
+        if record.family_id and (family is None or family.revoked_at is not None):
+            raise AccessTokenError("revoked")
     return AccessGrant(claims, family, person)
 
 
 def read_refresh_token(token: str) -> RefreshToken | None:
     """A live refresh token (unused, unexpired, family not revoked), or None."""
-    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    row = db.session.scalar(REFRESH_WITH_FAMILY, {"token_hash": digest(token)})
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
     if row.family.revoked_at is not None:

@@ -128,6 +128,26 @@ def test_throttle_wait_is_short_and_bounded(seeded):
         assert throttle.wait_seconds(keys, later) == 0  # an attacker cannot lock a pupil out
 
 
+def test_a_success_clears_the_accounts_count(seeded):
+    from idp.app import config_of
+    from idp.db import db
+    from idp.login.models import LoginFailures
+    from idp.login.throttle import Throttle
+
+    with seeded.app_context():
+        settings = config_of(seeded).settings.login
+        throttle = Throttle(db.session, "k", settings)
+        keys = throttle.keys("espoo", "pupil3", "192.0.2.9")
+        for _ in range(2):
+            throttle.failed(keys)
+        fresh = Throttle(db.session, "k", settings)  # the next request's
+        assert fresh.wait_seconds(keys) == 0  # within the free failures
+        fresh.succeeded(keys)
+        db.session.commit()
+        assert db.session.get(LoginFailures, keys.account) is None
+        assert db.session.get(LoginFailures, keys.address).failures == 2  # a school's NAT
+
+
 def test_next_only_goes_to_this_broker(seeded):
     client = seeded.test_client()
     page = client.get("/login/espoo?next=https://evil.example/")
