@@ -27,7 +27,7 @@ class DigiOneRequest(Request):
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without building the signer for a request that brings
-    no cookie (every API call: a tenth of a client_credentials grant, issue 6)."""
+    no cookie (every API call: 5 % of a client_credentials grant, issue 6)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and "HTTP_COOKIE" not in request.environ:
