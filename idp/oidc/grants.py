@@ -36,11 +36,8 @@ CLAIM_REFRESH = (
     .values(used_at=bindparam("now"))
     .returning(RefreshToken.family_id)
 )
-FAMILY_AND_PERSON = (
-    select(TokenFamily, Person)
-    .outerjoin(Person, Person.id == TokenFamily.person_id)
-    .where(TokenFamily.id == bindparam("family_id"))
-)
+_WITH_PERSON = select(TokenFamily, Person).outerjoin(Person, Person.id == TokenFamily.person_id)
+FAMILY_AND_PERSON = _WITH_PERSON.where(TokenFamily.id == bindparam("family_id"))
 CODES = AuthorizationCode.__table__
 CLAIM_CODE = (
     update(CODES)
@@ -56,11 +53,7 @@ CLAIM_CODE = (
 INSERT_FAMILY = insert(TokenFamily)
 # PostgreSQL claims and reads in one round trip (an UPDATE in a WITH clause); SQLite cannot.
 _CLAIMED = CLAIM_REFRESH.cte("claimed")
-CLAIM_REFRESH_WITH_FAMILY = (
-    select(TokenFamily, Person)
-    .join(_CLAIMED, _CLAIMED.c.family_id == TokenFamily.id)
-    .outerjoin(Person, Person.id == TokenFamily.person_id)
-)
+CLAIM_REFRESH_WITH_FAMILY = _WITH_PERSON.join(_CLAIMED, _CLAIMED.c.family_id == TokenFamily.id)
 
 
 class S256Only(CodeChallenge):
