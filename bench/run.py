@@ -121,6 +121,7 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
     with MemoryWatch(running) as memory:
         scenario.drive(running.url, max(plan["concurrency"]), plan["warmup"], folder)
         for connections in plan["concurrency"]:
+            running.settle()
             result = scenario.drive(running.url, connections, plan["seconds"], folder)
             print(
                 f"  {scenario.name:<22} c={connections:<3} {result.rps:>9.1f}/s "
@@ -147,6 +148,7 @@ def measure(
             continue
         print(f"{running.name}, {meta['backend']}: {scenario.title}", flush=True)
         outcome = sweep(running, scenario, plan, folder)
+        running.settle()
         if meta["system"] == "digione" and scenario.name in PROFILED and plan["profile_seconds"]:
             stacks = profile.record(running, scenario, plan["profile_seconds"], folder)
             outcome["profile"] = profile.summary(stacks)

@@ -88,6 +88,30 @@ class Running:
                 continue
         return out
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the server's processes."""
+        ticks = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (proc(5))
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, window: float = 0.2, limit: float = 15.0) -> None:
+        """Wait until the server is idle: when wrk stops, the requests its connections had
+        sent are still queued in the worker and would otherwise slow the next measurement
+        (64 abandoned requests made the first points' p99 hundreds of milliseconds)."""
+        deadline = time.monotonic() + limit
+        used = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(window)
+            now = self.cpu_seconds()
+            if now - used <= window / 10:
+                return
+            used = now
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
