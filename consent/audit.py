@@ -10,6 +10,7 @@ import hashlib
 import hmac
 
 from flask import current_app, has_request_context, request
+from sqlalchemy import Insert, bindparam, insert
 from sqlalchemy.orm import Session
 
 from consent.models import AuditEntry
@@ -23,6 +24,29 @@ def address_hash() -> str | None:
         return None
     key = str(current_app.secret_key or "").encode()
     return hmac.new(key, f"audit\0{request.remote_addr}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+_COLUMNS = ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
+            "address_hash", "detail")  # fmt: skip
+# One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
+INSERT = insert(AuditEntry).values({name: bindparam(f"audit_{name}") for name in _COLUMNS})
+
+
+def row(
+    *,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    channel: str,
+    record_id: str | None = None,
+    purpose_id: str | None = None,
+    detail: dict | None = None,
+) -> tuple[Insert, dict]:
+    """One entry as a prebuilt INSERT and its values, for a caller that writes it together
+    with another row (idp.db.insert_together) and needs no object back."""
+    values = (utcnow(), actor_type, actor_id, action, record_id, purpose_id, channel,
+              address_hash(), detail or {})  # fmt: skip
+    return INSERT, {f"audit_{name}": value for name, value in zip(_COLUMNS, values, strict=True)}
 
 
 def append(

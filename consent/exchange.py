@@ -47,10 +47,10 @@ from consent import audit, purposes, records
 from consent.models import Purpose
 from consent.policy import needs_consent
 from federation.models import Person
-from idp.db import db, utcnow
+from idp.db import db, insert_together, utcnow
 from idp.oidc.client_metadata import TOKEN_EXCHANGE
 from idp.oidc.models import Client
-from idp.oidc.pairwise import person_for, remember
+from idp.oidc.pairwise import person_for, remembering
 from idp.oidc.tokens import ALG_USE
 
 PAIRWISE_SUB = "urn:digione:params:oauth:token-type:pairwise-sub"
@@ -77,6 +77,7 @@ class Exchange:
     source: Client
     audience: str
     scopes: list[str] | None  # as requested; None: all the consent covers
+    versions: dict[str, list[Purpose]]  # every version of the purpose (consent.purposes)
 
 
 def _param(form, name: str, *, required: bool = True) -> str | None:
@@ -132,7 +133,8 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         if _param(form, "subject_token_type") != PAIRWISE_SUB:
             raise InvalidRequestError(f"The subject_token_type must be {PAIRWISE_SUB}.")
         purpose_id = _param(form, "purpose")
-        purpose = purposes.latest(db.session, purpose_id) if len(purpose_id) <= 64 else None
+        every = purposes.versions(db.session, [purpose_id]) if len(purpose_id) <= 64 else {}
+        purpose = every[purpose_id][-1] if every else None
         if purpose is None or purpose.withdrawn_at is not None:
             raise InvalidRequestError("No such purpose.")
         if purpose.recipient_client_id != client.client_id:
@@ -148,7 +150,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         child = person_for(db.session, client, sub)
         if child is None:
             raise InvalidRequestError("The subject_token names no known person.")
-        self.exchange = Exchange(child, purpose, source, audience, scopes)
+        self.exchange = Exchange(child, purpose, source, audience, scopes, every)
 
     def _deny(self, reason: str, description: str, record_id: str | None = None) -> NoReturn:
         """access_denied (RFC 6749 section 5.2), with an audit entry (identifiers only)."""
@@ -169,7 +171,9 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         """access_denied naming the latest request's state. A protected child is refused in
         the same words: the refusal must not disclose the non-disclosure order."""
         ex = self.exchange
-        latest = records.records_of(db.session, ex.child.id, ex.purpose.purpose_id)
+        latest = records.records_of(
+            db.session, ex.child.id, ex.purpose.purpose_id, every=ex.versions
+        )
         state = latest[0].derived.state if latest else "none"
         self._deny(
             reason if reason == "child_protected" else f"{reason}:{state}",
@@ -184,7 +188,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         client_id = self.request.client.client_id
         if ex.child.protected:
             self._no_consent("child_protected")
-        current = records.active_for(session, ex.child.id, ex.purpose.purpose_id)
+        current = records.active_for(session, ex.child.id, ex.purpose.purpose_id, every=ex.versions)
         if current is None and not needs_consent(purposes.policy_of(ex.purpose)):
             try:
                 current, _created = records.request(
@@ -235,9 +239,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         # The source system verifies the token: its registered algorithm.
         alg = ex.source.client_metadata.get("access_token_signed_response_alg") or "RS256"
         token = minter.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})
-        remember(db.session, ex.child.id, ex.source, provider.pairwise_secret)
-        audit.append(
-            db.session,
+        trail = audit.row(
             actor_type="service",
             actor_id=client.client_id,
             action="consent.exchange",
@@ -246,6 +248,9 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             purpose_id=current.record.purpose_id,
             detail={"version": current.record.purpose_version, "jti": jti, "aud": ex.audience},
         )
+        # The audit entry and the sub the source system sees, in one round trip (issue 6).
+        secret = provider.pairwise_secret
+        insert_together(db.session, trail, remembering(db.session, ex.child.id, ex.source, secret))
         body = {
             "access_token": token,
             "issued_token_type": ACCESS_TOKEN_TYPE,

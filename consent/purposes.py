@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from consent.models import Purpose
@@ -126,6 +126,24 @@ def _check_parties(session: Session, spec: PurposeSpec) -> None:
             raise PurposeError(f"{field}: no client with client_id {client_id}")
 
 
+# Every version of the named purposes, oldest first (prebuilt: the token exchange reads it on
+# every request, and building the statement cost as much as running it).
+VERSIONS = (
+    select(Purpose)
+    .where(Purpose.purpose_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Purpose.purpose_id, Purpose.version)
+)
+
+
+def versions(session: Session, purpose_ids) -> dict[str, list[Purpose]]:
+    """Every version of each of ``purpose_ids`` (one query), oldest first; the last is the
+    current one. A purpose that does not exist has no entry."""
+    out: dict[str, list[Purpose]] = {}
+    for row in session.scalars(VERSIONS, {"ids": list(purpose_ids)}):
+        out.setdefault(row.purpose_id, []).append(row)
+    return out
+
+
 def latest(session: Session, purpose_id: str) -> Purpose | None:
     return session.scalar(
         select(Purpose).where(Purpose.purpose_id == purpose_id).order_by(Purpose.version.desc())
@@ -230,23 +248,20 @@ def validity_of(purpose: Purpose) -> Validity:
     return Validity(days=purpose.validity_days, until=purpose.valid_until)
 
 
-def end_of(session: Session, purpose: Purpose) -> PurposeEnd | None:
-    """What ends consents given under ``purpose`` (this version): the purpose's withdrawal,
-    or the first later version that demands re-consent."""
+def end_in(purpose: Purpose, every: list[Purpose]) -> PurposeEnd | None:
+    """What ends consents given under ``purpose`` (this version), among ``every`` version of
+    it: the purpose's withdrawal, or the first later version that demands re-consent."""
     if purpose.withdrawn_at is not None:
         return PurposeEnd(purpose.withdrawn_at, "purpose_withdrawn")
-    superseding = session.scalar(
-        select(Purpose)
-        .where(
-            Purpose.purpose_id == purpose.purpose_id,
-            Purpose.version > purpose.version,
-            Purpose.requires_reconsent.is_(True),
-        )
-        .order_by(Purpose.version)
-    )
-    if superseding is not None:
-        return PurposeEnd(superseding.created_at, "purpose_new_version")
+    for later in sorted(every, key=lambda row: row.version):
+        if later.version > purpose.version and later.requires_reconsent:
+            return PurposeEnd(later.created_at, "purpose_new_version")
     return None
+
+
+def end_of(session: Session, purpose: Purpose) -> PurposeEnd | None:
+    """end_in, reading the purpose's versions."""
+    return end_in(purpose, versions(session, [purpose.purpose_id]).get(purpose.purpose_id, []))
 
 
 def to_dict(purpose: Purpose) -> dict:

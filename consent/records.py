@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from consent import audit, purposes
 from consent.models import ConsentEvent, ConsentRecord, Purpose
 from consent.notify import notifier
 from consent.policy import CannotConsent, Child, Deciders, deciders, needs_consent
-from consent.states import HELSINKI, TERMINAL, Derived, Event, PurposeEnd, derive
+from consent.states import HELSINKI, TERMINAL, Derived, Event, derive
 from federation.models import CityIdentity, Guardianship, Person
 from idp.db import utcnow
 
@@ -109,27 +109,24 @@ def to_event(row: ConsentEvent) -> Event:
 
 
 def view(session: Session, record: ConsentRecord, now: datetime | None = None) -> View:
-    return _view(session, record, events(session, record.id), now or utcnow(), {})
+    every = purposes.versions(session, [record.purpose_id])[record.purpose_id]
+    return _view(record, events(session, record.id), now or utcnow(), every)
 
 
 def _view(
-    session: Session,
     record: ConsentRecord,
     rows: list[ConsentEvent],
     now: datetime,
-    ends: dict[tuple[str, int], PurposeEnd | None],
+    every: list[Purpose],
 ) -> View:
-    """The record's state folded from its event ``rows``; ``ends`` keeps each purpose
-    version's end for the other records of the same call."""
-    key = (record.purpose_id, record.purpose_version)
-    purpose = session.get(Purpose, key)
-    if key not in ends:
-        ends[key] = purposes.end_of(session, purpose)
+    """The record's state folded from its event ``rows``; ``every`` is each version of its
+    purpose (what may end it)."""
+    purpose = next(row for row in every if row.version == record.purpose_version)
     derived = derive(
         [to_event(row) for row in rows],
         validity=purposes.validity_of(purpose),
         now=now,
-        purpose_end=ends[key],
+        purpose_end=purposes.end_in(purpose, every),
     )
     return View(record, purpose, derived)
 
@@ -151,20 +148,41 @@ def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> Con
     return row
 
 
-def records_of(session: Session, child_id: str, purpose_id: str | None = None) -> list[View]:
-    """Every record of a child (of one purpose), newest first."""
-    query = select(ConsentRecord).where(ConsentRecord.child_id == child_id)
+# A child's records with their events, in one query (prebuilt: the token exchange reads it on
+# every request). Every record has at least its "requested" event; the outer join is a guard.
+_TRAIL = (
+    select(ConsentRecord, ConsentEvent)
+    .outerjoin(ConsentEvent, ConsentEvent.record_id == ConsentRecord.id)
+    .where(ConsentRecord.child_id == bindparam("child_id"))
+    .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id, ConsentEvent.id)
+)
+TRAIL = {None: _TRAIL, "one": _TRAIL.where(ConsentRecord.purpose_id == bindparam("purpose_id"))}
+
+
+def records_of(
+    session: Session,
+    child_id: str,
+    purpose_id: str | None = None,
+    *,
+    every: dict[str, list[Purpose]] | None = None,
+) -> list[View]:
+    """Every record of a child (of one purpose), newest first. ``every`` holds the versions
+    of the purposes (consent.purposes.versions) when the caller has read them already."""
+    params = {"child_id": child_id}
     if purpose_id is not None:
-        query = query.where(ConsentRecord.purpose_id == purpose_id)
-    rows = list(session.scalars(query.order_by(ConsentRecord.created_at.desc(), ConsentRecord.id)))
-    if not rows:
+        params["purpose_id"] = purpose_id
+    trail: dict[str, tuple[ConsentRecord, list[ConsentEvent]]] = {}
+    for record, event in session.execute(TRAIL["one" if purpose_id else None], params):
+        rows = trail.setdefault(record.id, (record, []))[1]
+        if event is not None:
+            rows.append(event)
+    if not trail:
         return []
-    trail: dict[str, list[ConsentEvent]] = {row.id: [] for row in rows}
-    every = select(ConsentEvent).where(ConsentEvent.record_id.in_(list(trail)))
-    for event in session.scalars(every.order_by(ConsentEvent.id)):  # one query for them all
-        trail[event.record_id].append(event)
-    now, ends = utcnow(), {}
-    return [_view(session, row, trail[row.id], now, ends) for row in rows]
+    wanted = {record.purpose_id for record, _rows in trail.values()}
+    if every is None or not wanted <= every.keys():
+        every = purposes.versions(session, wanted)
+    now = utcnow()
+    return [_view(record, rows, now, every[record.purpose_id]) for record, rows in trail.values()]
 
 
 def request(
@@ -312,10 +330,16 @@ def reevaluate(session: Session, child_id: str, reason: str) -> int:
     return touched
 
 
-def active_for(session: Session, child_id: str, purpose_id: str) -> View | None:
+def active_for(
+    session: Session,
+    child_id: str,
+    purpose_id: str,
+    *,
+    every: dict[str, list[Purpose]] | None = None,
+) -> View | None:
     """The record a token exchange for ``purpose_id`` may rest on: given (or recorded under
-    another lawful basis) and not ended, newest first."""
-    for current in records_of(session, child_id, purpose_id):
+    another lawful basis) and not ended, newest first (``every``: as for records_of)."""
+    for current in records_of(session, child_id, purpose_id, every=every):
         if current.derived.active:
             return current
     return None

@@ -4,7 +4,7 @@ service names a child to the consent API."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,17 +20,39 @@ REMEMBER = {
 }
 
 
-def remember(session: Session, person_id: str, client: Client, secret: bytes) -> None:
-    """Record (once; concurrent sign-ins do not collide) the ``sub`` ``client`` sees."""
+def _values(person_id: str, client: Client, secret: bytes) -> dict | None:
     metadata = client.client_metadata or {}
     if metadata.get("subject_type") == "public":
-        return
-    values = {
+        return None
+    return {
         "sector": sector_of(metadata, client.client_id),
         "sub": subject_for(person_id, metadata, client.client_id, secret),
         "person_id": person_id,
     }
-    session.connection().execute(REMEMBER[session.get_bind().dialect.name], values)
+
+
+def remember(session: Session, person_id: str, client: Client, secret: bytes) -> None:
+    """Record (once; concurrent sign-ins do not collide) the ``sub`` ``client`` sees."""
+    values = _values(person_id, client, secret)
+    if values is not None:
+        session.connection().execute(REMEMBER[session.get_bind().dialect.name], values)
+
+
+# remember's statements with their own parameter names (pairwise_<column>), to go with another.
+_NAMED = {name: bindparam(f"pairwise_{name}") for name in ("sector", "sub", "person_id")}
+REMEMBER_NAMED = {dialect: statement.values(_NAMED) for dialect, statement in REMEMBER.items()}
+
+
+def remembering(
+    session: Session, person_id: str, client: Client, secret: bytes
+) -> tuple[Insert, dict] | None:
+    """remember's prebuilt INSERT and values, to run with another (idp.db.insert_together);
+    None where the client sees the public ``sub``."""
+    values = _values(person_id, client, secret)
+    if values is None:
+        return None
+    named = {f"pairwise_{name}": value for name, value in values.items()}
+    return REMEMBER_NAMED[session.get_bind().dialect.name], named
 
 
 def person_for(session: Session, client: Client, sub: str) -> Person | None:

@@ -18,6 +18,7 @@ from idp.db import db
 from idp.oidc import clients
 from idp.oidc.client_metadata import TOKEN_EXCHANGE
 from idp.oidc.models import Client
+from idp.oidc.pairwise import person_for
 from idp.oidc.subject import subject_for
 from tests.consent.conftest import ASSESSMENTS, READING, known_sub, person, public_client
 from tests.oidc.forge import KeyPair, assertion_form, register_service
@@ -148,6 +149,14 @@ def test_exchange_while_the_consent_lasts(consent_app):
     assert claims["act"] == {"sub": "demo-reading-app"}
     assert claims["client_id"] == "demo-reading-app"
     assert claims["scope"] == "school:class school:school"
+    # Written in one statement with the audit entry: the source can name the child by its sub.
+    with app.app_context():
+        assert person_for(db.session, school, source_sub).id == pupil1.id
+    issued = [entry for entry in audit_actions(app) if entry.action == "consent.exchange"]
+    assert len(issued) == 1 and issued[0].record_id == record_id
+    assert issued[0].detail == {"version": 1, "jti": claims["jti"], "aud": RESOURCE}
+    assert issued[0].actor_id == "demo-reading-app" and issued[0].channel == "token_exchange"
+    assert issued[0].purpose_id == READING and issued[0].at is not None
     assert claims["consent_id"] == record_id
     assert (claims["purpose"], claims["purpose_version"]) == (READING, 1)
     assert claims["exp"] - claims["iat"] <= 300
