@@ -10,11 +10,11 @@ import hashlib
 import hmac
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from consent.models import AuditEntry
-from idp.db import utcnow
+from idp.db import Write, named, utcnow, with_names
 
 
 def address_hash() -> str | None:
@@ -29,7 +29,7 @@ def address_hash() -> str | None:
 _COLUMNS = ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
             "address_hash", "detail")  # fmt: skip
 # One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
-INSERT = insert(AuditEntry).values({name: bindparam(f"audit_{name}") for name in _COLUMNS})
+INSERT = with_names(insert(AuditEntry), "audit", _COLUMNS)
 
 
 def row(
@@ -41,12 +41,12 @@ def row(
     record_id: str | None = None,
     purpose_id: str | None = None,
     detail: dict | None = None,
-) -> tuple[Insert, dict]:
+) -> Write:
     """One entry as a prebuilt INSERT and its values, for a caller that writes it together
     with another row (idp.db.insert_together) and needs no object back."""
     values = (utcnow(), actor_type, actor_id, action, record_id, purpose_id, channel,
               address_hash(), detail or {})  # fmt: skip
-    return INSERT, {f"audit_{name}": value for name, value in zip(_COLUMNS, values, strict=True)}
+    return INSERT, named("audit", dict(zip(_COLUMNS, values, strict=True)))
 
 
 def append(

@@ -6,7 +6,8 @@ import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Insert, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, Insert, MetaData, TypeDecorator, bindparam, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -79,18 +80,44 @@ def commit_begun() -> None:
         db.session.commit()
 
 
+# A prebuilt INSERT and its values: a row to write with others (insert_together).
+Write = tuple[Insert, dict]
+
+
+def with_names(statement: Insert, prefix: str, columns) -> Insert:
+    """``statement`` with one bind parameter per column, named ``<prefix>_<column>``, so that
+    it can run in one statement with others (insert_together) without a name clash."""
+    return statement.values({name: bindparam(f"{prefix}_{name}") for name in columns})
+
+
+def insert_or_skip(model) -> dict[str, Insert]:
+    """INSERT ... ON CONFLICT DO NOTHING for ``model``, per dialect: a row written once, which
+    concurrent requests do not collide on."""
+    return {
+        "postgresql": postgresql.insert(model).on_conflict_do_nothing(),
+        "sqlite": sqlite.insert(model).on_conflict_do_nothing(),
+    }
+
+
+def named(prefix: str, values: dict) -> dict:
+    """``values`` under the parameter names of with_names(..., prefix, ...)."""
+    return {f"{prefix}_{name}": value for name, value in values.items()}
+
+
 _TOGETHER: dict[tuple, Insert] = {}
 
 
-def insert_together(session: Session, *writes: tuple[Insert, dict] | None) -> None:
-    """Run independent INSERTs (prebuilt statements with uniquely named bind parameters, and
-    their values; None skipped) in one round trip on PostgreSQL: the others become
-    data-modifying WITH clauses of the first (PostgreSQL 15 manual, 7.8.4), all in one
-    snapshot, none reading another's rows. Elsewhere one by one."""
+def insert_together(session: Session, *writes: Write | None) -> None:
+    """Run INSERTs (prebuilt with_names statements and their values; None skipped) in one
+    round trip on PostgreSQL: the others become data-modifying WITH clauses of the first
+    (PostgreSQL 15 manual, 7.8.4), all in one snapshot, none reading another's rows; foreign
+    keys are checked at the end of the statement, so a row may refer to one written with
+    it. Elsewhere one by one, in the order given (a referred row first)."""
     todo = [write for write in writes if write is not None]
-    if session.get_bind().dialect.name != "postgresql":
+    connection = session.connection()  # Core: the ORM's bulk-insert path costs more here
+    if connection.dialect.name != "postgresql":
         for statement, values in todo:
-            session.execute(statement, values)
+            connection.execute(statement, values)
         return
     key = tuple(id(statement) for statement, _values in todo)
     together = _TOGETHER.get(key)
@@ -99,4 +126,4 @@ def insert_together(session: Session, *writes: tuple[Insert, dict] | None) -> No
         for number, (statement, _values) in enumerate(todo[1:]):
             together = together.add_cte(statement.cte(f"together_{number}"))
         _TOGETHER[key] = together
-    session.execute(together, {name: v for _s, values in todo for name, v in values.items()})
+    connection.execute(together, {name: v for _s, values in todo for name, v in values.items()})

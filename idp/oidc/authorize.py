@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from idp.db import db, utcnow
-from idp.oidc.models import Approval, SessionClient
+from idp.oidc.models import Approval
 from idp.oidc.tokens import Authentication
 from idp.pages.context import config, signed_in
 from idp.security import allow_form_targets, auto_post, csrf
@@ -252,11 +252,7 @@ def authorize():
     grant.request.user = auth
     grant.request.claims_request = claims
     code = grant.generate_authorization_code()
-    grant.save_authorization_code(code, grant.request)
-    if auth.sid and not db.session.get(SessionClient, (auth.sid, client.client_id)):
-        db.session.add(
-            SessionClient(sid=auth.sid, client_id=client.client_id, person_id=auth.person.id)
-        )
+    grant.save_authorization_code(code, grant.request)  # with the client's place in the session
     db.session.commit()
     return _finish(redirect_uri, {"code": code, "state": state}, mode)
 

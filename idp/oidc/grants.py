@@ -14,7 +14,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import bindparam, exists, insert, select, update
 
 from federation.models import Person
-from idp.db import utcnow
+from idp.db import Write, named, utcnow, with_names
 from idp.oidc.models import AuthorizationCode, RefreshToken, TokenFamily, new_id
 from idp.oidc.tokens import Authentication, digest
 
@@ -50,7 +50,14 @@ CLAIM_CODE = (
     .values(used_at=bindparam("now"), family_id=bindparam("new_family"))
     .returning(CODES)
 )
-INSERT_FAMILY = insert(TokenFamily)
+FAMILY_COLUMNS = ("id", "client_id", "person_id", "sid", "scope", "claims_request", "auth_time",
+                  "acr", "amr", "created_at")  # fmt: skip
+INSERT_FAMILY = with_names(insert(TokenFamily), "family", FAMILY_COLUMNS)
+_CLAIMED_CODE = CLAIM_CODE.cte("claimed_code")
+# PostgreSQL claims the code and reads its person in one round trip.
+CLAIM_CODE_WITH_PERSON = select(Person, _CLAIMED_CODE).join_from(
+    _CLAIMED_CODE, Person, Person.id == _CLAIMED_CODE.c.person_id
+)
 # PostgreSQL claims and reads in one round trip (an UPDATE in a WITH clause); SQLite cannot.
 _CLAIMED = CLAIM_REFRESH.cte("claimed")
 CLAIM_REFRESH_WITH_FAMILY = _WITH_PERSON.join(_CLAIMED, _CLAIMED.c.family_id == TokenFamily.id)
@@ -63,10 +70,12 @@ class S256Only(CodeChallenge):
 
 
 class CodeView:
-    """Authlib's view of a claimed authorization code (its row as the claim returned it)."""
+    """Authlib's view of a claimed authorization code (its row as the claim returned it), the
+    token family it starts (written with the tokens: ``pending``) and, where the claim read
+    it, its person."""
 
-    def __init__(self, row, family: TokenFamily):
-        self.row, self.family = row, family
+    def __init__(self, row, family: TokenFamily, pending: Write, person: Person | None = None):
+        self.row, self.family, self.pending, self.person = row, family, pending, person
         self.code_challenge = row.code_challenge
         self.code_challenge_method = row.code_challenge_method
 
@@ -81,6 +90,7 @@ class RefreshView:
     """Authlib's view of a claimed refresh token: its family and the family's person."""
 
     row = None  # no authorization code (and so no nonce) behind a refresh
+    pending = None  # the family exists already
 
     def __init__(self, family: TokenFamily, person: Person | None):
         self.family, self.person = family, person
@@ -131,13 +141,19 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
         self.server.provider.save_code(code, request)
 
     def query_authorization_code(self, code: str, client) -> CodeView | None:
-        """Claim the code in one UPDATE ... RETURNING and start its token family with a
-        prepared INSERT (statements built once: building them cost more than running them)."""
+        """Claim the code in one UPDATE ... RETURNING (on PostgreSQL reading its person in the
+        same statement) and prepare its token family's row (statements built once: building
+        them cost more than running them)."""
         session = self.server.provider.session
         code_hash, now = digest(code), utcnow()
-        connection = session.connection()
         claim = {"claimed_hash": code_hash, "claiming_client": client.client_id, "now": now}
-        row = connection.execute(CLAIM_CODE, {**claim, "new_family": new_id()}).one_or_none()
+        claim["new_family"] = new_id()
+        person = None
+        if session.get_bind().dialect.name == "postgresql":
+            row = session.execute(CLAIM_CODE_WITH_PERSON, claim).one_or_none()
+            person = row[0] if row is not None else None
+        else:
+            row = session.connection().execute(CLAIM_CODE, claim).one_or_none()
         if row is None:
             spent = session.get(AuthorizationCode, code_hash)
             if spent is not None and spent.client_id == client.client_id and spent.used_at:
@@ -155,17 +171,20 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
             "amr": row.amr,
             "created_at": now,
         }
-        connection.execute(INSERT_FAMILY, values)
-        return CodeView(row, TokenFamily(**values))  # a detached copy of the row just written
+        # A detached copy of the row the token response writes (TokenMinter.write).
+        return CodeView(
+            row, TokenFamily(**values), (INSERT_FAMILY, named("family", values)), person
+        )
 
     def delete_authorization_code(self, authorization_code: CodeView) -> None:
         """Nothing to do: the code was spent when it was claimed."""
 
     def authenticate_user(self, authorization_code: CodeView) -> Authentication:
-        session = self.server.provider.session
-        return _authentication(
-            authorization_code.family, session.get(Person, authorization_code.family.person_id)
-        )
+        person = authorization_code.person
+        if person is None:
+            session = self.server.provider.session
+            person = session.get(Person, authorization_code.family.person_id)
+        return _authentication(authorization_code.family, person)
 
 
 class RefreshGrant(MintingGrant, grants.RefreshTokenGrant):

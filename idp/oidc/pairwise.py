@@ -4,20 +4,17 @@ service names a child to the consent API."""
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from federation.models import Person
+from idp.db import Write, insert_or_skip, named, with_names
 from idp.oidc.models import Client, PairwiseSubject
 from idp.oidc.subject import sector_of, subject_for
 
 # Built once per dialect: on every authorization, building the statement cost more than the
 # round trip.
-REMEMBER = {
-    "postgresql": postgresql.insert(PairwiseSubject).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(PairwiseSubject).on_conflict_do_nothing(),
-}
+REMEMBER = insert_or_skip(PairwiseSubject)
 
 
 def _values(person_id: str, client: Client, secret: bytes) -> dict | None:
@@ -39,20 +36,19 @@ def remember(session: Session, person_id: str, client: Client, secret: bytes) ->
 
 
 # remember's statements with their own parameter names (pairwise_<column>), to go with another.
-_NAMED = {name: bindparam(f"pairwise_{name}") for name in ("sector", "sub", "person_id")}
-REMEMBER_NAMED = {dialect: statement.values(_NAMED) for dialect, statement in REMEMBER.items()}
+REMEMBER_NAMED = {
+    dialect: with_names(statement, "pairwise", ("sector", "sub", "person_id"))
+    for dialect, statement in REMEMBER.items()
+}
 
 
-def remembering(
-    session: Session, person_id: str, client: Client, secret: bytes
-) -> tuple[Insert, dict] | None:
+def remembering(session: Session, person_id: str, client: Client, secret: bytes) -> Write | None:
     """remember's prebuilt INSERT and values, to run with another (idp.db.insert_together);
     None where the client sees the public ``sub``."""
     values = _values(person_id, client, secret)
     if values is None:
         return None
-    named = {f"pairwise_{name}": value for name, value in values.items()}
-    return REMEMBER_NAMED[session.get_bind().dialect.name], named
+    return REMEMBER_NAMED[session.get_bind().dialect.name], named("pairwise", values)
 
 
 def person_for(session: Session, client: Client, sub: str) -> Person | None:
