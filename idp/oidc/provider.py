@@ -115,9 +115,23 @@ class Provider:
                 "scope": granted,
             }
         view = getattr(grant.request, "authorization_code", None) or grant.request.refresh_token
+        with minter.together():  # the rows below in one round trip
+            if view.pending is not None:
+                minter.add(view.pending)  # the code's new family, before its tokens
+            return self._family_tokens(minter, client, view, user, scope, audience, include_refresh)
+
+    def _family_tokens(
+        self,
+        minter: TokenMinter,
+        client: Client,
+        view,
+        user,
+        scope: str | None,
+        audience: str,
+        include_refresh: bool,
+    ) -> dict:
+        """The tokens of a code or refresh grant, in the view's token family."""
         family: TokenFamily = view.family
-        if view.pending is not None:
-            minter.pending.append(view.pending)  # the code's new family, before its tokens
         scope = scope or family.scope
         access = minter.access_token(client, scope, audience=audience, auth=user, family=family)
         token = {
@@ -142,5 +156,4 @@ class Provider:
             token["id_token"] = minter.id_token(
                 client, user, nonce=nonce, access_token=access.token, extra=extra
             )
-        minter.write()
         return token

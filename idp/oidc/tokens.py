@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,7 +79,7 @@ class TokenMinter:
     ):
         self.session, self.keys, self.settings = session, keys, settings
         self.issuer, self.pairwise_secret = issuer, pairwise_secret
-        self.pending: list[Write] = []  # rows to write with the response (write)
+        self.pending: list[Write] | None = None  # inside together(): rows to write at its end
 
     def subject(self, person: Person, client: Client) -> str:
         return subject_for(
@@ -182,14 +184,29 @@ class TokenMinter:
         return token
 
     def _record(self, statement, prefix: str, **values) -> None:
-        """A token row to insert when the response is complete (write)."""
-        self.pending.append((statement, named(prefix, values)))
+        """A token row: written now, or at the end of together()."""
+        self.add((statement, named(prefix, values)))
 
-    def write(self) -> None:
-        """Insert the rows of the tokens minted (and what went before them, such as a new
-        family) in the request's transaction: prebuilt Core INSERTs, one round trip on
-        PostgreSQL (the ORM's unit of work cost more than the signature on the refresh path)."""
-        if self.pending:
+    def add(self, row: Write) -> None:
+        """Write a row now, or at the end of together() when inside it."""
+        if self.pending is not None:
+            self.pending.append(row)
+        else:
             self.session.flush()  # objects added in this transaction go in first
-            insert_together(self.session, *self.pending)
-            self.pending.clear()
+            insert_together(self.session, row)
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The rows of the tokens minted inside (and what goes before them, such as a code's
+        new family: add) are written at the end, in the request's transaction: prebuilt Core
+        INSERTs in one round trip on PostgreSQL (the ORM's unit of work cost more than the
+        signature on the refresh path). Nothing is written if the block raises."""
+        self.pending = []
+        try:
+            yield
+            pending = self.pending
+        finally:
+            self.pending = None
+        if pending:
+            self.session.flush()
+            insert_together(self.session, *pending)
