@@ -214,6 +214,12 @@ def _speed(machine: dict, name: str) -> str:
     return f"{value:,.0f}" if value else "(not measured)"
 
 
+def _threads(plan: dict) -> str:
+    threads = plan.get("threads") or {"postgresql": 1, "sqlite": 1}
+    return ", ".join(f"{count} thread{'s' * (count > 1)} with {name}" for name, count in
+                     sorted(threads.items()))  # fmt: skip
+
+
 def markdown(document: dict) -> str:
     machine, plan = document["machine"], document["plan"]
     lines = [
@@ -229,8 +235,8 @@ def markdown(document: dict) -> str:
         f"- Yardstick: OpenSSL on the server's core signs {_speed(machine, 'rsa2048_sign')} "
         f"RSA-2048 and {_speed(machine, 'ecdsap256_sign')} ECDSA P-256 signatures per second "
         "(issue 6's machine: about 4,000 and 52,000)",
-        f"- WSGI server: {plan['server']}; each point {plan['seconds']} s after a "
-        f"{plan['warmup']} s warm-up",
+        f"- WSGI server: {plan['server']}, one worker, {_threads(plan)}; each point "
+        f"{plan['seconds']} s after a {plan['warmup']} s warm-up",
         "",
         "![Throughput against concurrency](benchmarks.png)",
         "",

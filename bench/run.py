@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "date": now.isoformat(timespec="seconds"),
         "machine": machine(),
-        "plan": {**plan, "quick": args.quick, "server": args.server},
+        "plan": {**plan, "quick": args.quick, "server": args.server, "threads": servers.THREADS},
         "minutes": round((time.monotonic() - started) / 60, 1),
         "runs": runs,
     }
