@@ -119,7 +119,9 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
     """Warm up, then one wrk run per concurrency; memory watched throughout."""
     results = []
     with MemoryWatch(running) as memory:
-        scenario.drive(running.url, max(plan["concurrency"]), plan["warmup"], folder)
+        warm = scenario.drive(running.url, max(plan["concurrency"]), plan["warmup"], folder)
+        if warm.errors:  # counted too: a warm-up at full concurrency finds races
+            print(f"  {scenario.name:<22} warm-up: errors {warm.errors}", flush=True)
         for connections in plan["concurrency"]:
             running.settle()
             result = scenario.drive(running.url, connections, plan["seconds"], folder)
@@ -130,7 +132,7 @@ def sweep(running: servers.Running, scenario: Scenario, plan: dict, folder: Path
                 flush=True,
             )
             results.append(result.as_dict())
-    return {"results": results, "memory_kib": memory.summary()}
+    return {"results": results, "warmup_errors": warm.errors, "memory_kib": memory.summary()}
 
 
 def measure(

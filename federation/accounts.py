@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from federation.models import CityIdentity, Guardianship, Person, RoleAssignment, School
 from federation.profile import Identity
-from idp.db import utcnow
+from idp.db import insert_or_skip, utcnow
 
 
 def _person_for(session: Session, identity: Identity) -> tuple[Person, CityIdentity | None]:
@@ -98,18 +98,26 @@ def _reevaluate_consents(session: Session, child_ids: set[str]) -> None:
         reevaluate(session, child_id, "custody_changed")
 
 
+SCHOOL = insert_or_skip(School)
+
+
 def _ensure_schools(session: Session, identity: Identity) -> None:
-    """A school a directory names for the first time is recorded (its name when stated)."""
-    for claim in identity.roles:
-        if claim.school_code and session.get(School, claim.school_code) is None:
-            session.add(
-                School(
-                    code=claim.school_code,
-                    municipality_code=claim.municipality_code,
-                    name=claim.school_name or claim.school_code,
-                )
-            )
+    """A school a directory names for the first time is recorded (its name when stated).
+    Pupils of a new school sign in at once at the start of a term: the row is inserted only if
+    no concurrent sign-in has (ON CONFLICT DO NOTHING; a read-then-insert raced, issue 6)."""
+    new = {
+        claim.school_code: {
+            "code": claim.school_code,
+            "municipality_code": claim.municipality_code,
+            "name": claim.school_name or claim.school_code,
+        }
+        for claim in identity.roles
+        if claim.school_code and session.get(School, claim.school_code) is None
+    }
     session.flush()
+    if new:
+        connection = session.connection()
+        connection.execute(SCHOOL[connection.dialect.name], list(new.values()))
 
 
 def _sync_guardianships(session: Session, guardian: Person, identity: Identity) -> set[str]:

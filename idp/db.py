@@ -119,11 +119,12 @@ def insert_together(session: Session, *writes: Write | None) -> None:
         for statement, values in todo:
             connection.execute(statement, values)
         return
-    key = tuple(id(statement) for statement, _values in todo)
+    key = tuple(statement for statement, _values in todo)  # compared by identity
     together = _TOGETHER.get(key)
-    if together is None:  # built once per combination of module-level statements
+    if together is None:
         together = todo[0][0]
         for number, (statement, _values) in enumerate(todo[1:]):
             together = together.add_cte(statement.cte(f"together_{number}"))
-        _TOGETHER[key] = together
+        if len(_TOGETHER) < 64:  # the callers' prebuilt combinations are a handful
+            _TOGETHER[key] = together
     connection.execute(together, {name: v for _s, values in todo for name, v in values.items()})

@@ -7,7 +7,7 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from federation.accounts import provision
-from federation.models import CityIdentity, Guardianship, Person
+from federation.models import CityIdentity, Guardianship, Person, RoleAssignment
 from federation.profile import Identity, RoleClaim
 from idp.db import db
 
@@ -99,3 +99,31 @@ def test_links_say_why_and_an_admin_can_undo_a_wrong_one(app, app_config):
         assert vantaa.person.learner_id == CHILD.learner_id
     again = runner.invoke(main, ["people", "unlink", "espoo", "v.t"], env=env)
     assert again.exit_code == 1 and "not linked" in again.output
+
+
+def test_two_first_sign_ins_naming_one_new_school_at_once(app):
+    """Pupils of a new school sign in at the same moment: both read "no such school", the
+    second's insert waits for the first's commit, and then leaves the row as it is (it raised
+    a unique violation, a 500, when the read decided)."""
+    import threading
+
+    first, second = replace(CHILD, learner_id=None), replace(CHILD, subject="kid2", learner_id=None)
+    flushed, done = threading.Event(), []
+
+    def sign_in_first() -> None:
+        with app.app_context():
+            provision(db.session, first)  # flushes the school, holds the row (or the lock)
+            flushed.set()
+            threading.Event().wait(0.5)  # the second's read sees no school meanwhile
+            db.session.commit()
+            done.append(True)
+
+    worker = threading.Thread(target=sign_in_first)
+    worker.start()
+    assert flushed.wait(30)
+    with app.app_context():
+        provision(db.session, second)
+        db.session.commit()
+        schools = db.session.scalars(select(RoleAssignment.school_code)).all()
+    worker.join(30)
+    assert done == [True] and schools == ["03628", "03628"]
