@@ -167,7 +167,20 @@ class Slapd:
             subprocess.run([SLAPADD, f"-n{index}", "-F", str(confdir), "-l", str(ldif)],
                            check=True, capture_output=True)  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start slapd and wait for its port. A port picked free can be taken again before
+        slapd binds it (slapd then exits at once, silently at -d 0): pick new ones and retry."""
+        chosen = not self.ldap_port and not self.ldaps_port
+        for attempt in range(attempts):
+            if chosen and attempt:
+                self.ldap_port = self.ldaps_port = 0
+            try:
+                return self._start_once()
+            except RuntimeError:
+                if not chosen or attempt == attempts - 1:
+                    raise
+
+    def _start_once(self) -> None:
         self.ldap_port = self.ldap_port or free_port()
         self.ldaps_port = self.ldaps_port or free_port()
         urls = f"{self.ldap_url}/ {self.ldaps_url}/"
@@ -184,7 +197,9 @@ class Slapd:
             except OSError:
                 if self.process.poll() is not None:
                     output = self.process.stdout.read().decode(errors="replace")
-                    raise RuntimeError(output) from None
+                    raise RuntimeError(
+                        f"slapd exited ({self.process.returncode}): {output}"
+                    ) from None
                 time.sleep(0.05)
         raise RuntimeError("slapd did not start")
 
