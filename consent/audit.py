@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import insert
@@ -26,13 +27,16 @@ def address_hash() -> str | None:
     return hmac.new(key, f"audit\0{request.remote_addr}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-_COLUMNS = ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
-            "address_hash", "detail")  # fmt: skip
 # One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
-INSERT = with_names(insert(AuditEntry), "audit", _COLUMNS)
+INSERT = with_names(
+    insert(AuditEntry),
+    "audit",
+    ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
+     "address_hash", "detail"),
+)  # fmt: skip
 
 
-def row(
+def entry(
     *,
     actor_type: str,
     actor_id: str,
@@ -41,39 +45,33 @@ def row(
     record_id: str | None = None,
     purpose_id: str | None = None,
     detail: dict | None = None,
-) -> Write:
-    """One entry as a prebuilt INSERT and its values, for a caller that writes it together
-    with another row (idp.db.insert_together) and needs no object back."""
-    values = (utcnow(), actor_type, actor_id, action, record_id, purpose_id, channel,
-              address_hash(), detail or {})  # fmt: skip
-    return INSERT, named("audit", dict(zip(_COLUMNS, values, strict=True)))
+) -> dict:
+    """One entry's columns: who, what, when, from where (hashed) and which record or purpose."""
+    return {
+        "at": utcnow(),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "action": action,
+        "record_id": record_id,
+        "purpose_id": purpose_id,
+        "channel": channel,
+        "address_hash": address_hash(),
+        "detail": detail or {},
+    }
 
 
-def append(
-    session: Session,
-    *,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    channel: str,
-    record_id: str | None = None,
-    purpose_id: str | None = None,
-    detail: dict | None = None,
-) -> AuditEntry:
-    """Add one entry (the caller commits with the change it describes)."""
-    entry = AuditEntry(
-        at=utcnow(),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        action=action,
-        record_id=record_id,
-        purpose_id=purpose_id,
-        channel=channel,
-        address_hash=address_hash(),
-        detail=detail or {},
-    )
-    session.add(entry)
-    return entry
+def append(session: Session, **fields: Any) -> AuditEntry:
+    """Add one entry (``fields`` as for entry; the caller commits with the change it
+    describes)."""
+    added = AuditEntry(**entry(**fields))
+    session.add(added)
+    return added
+
+
+def row(**fields: Any) -> Write:
+    """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
+    that writes it together with another row (idp.db.insert_together)."""
+    return INSERT, named("audit", entry(**fields))
 
 
 def cli_actor() -> str:
