@@ -88,7 +88,9 @@ def test_profiles_and_errors_are_reported():
     text = report.markdown(document)
     assert "| `token (idp/oidc/endpoints.py)` | 70.0 % |" in text
     assert "| `RSAAlgorithm.sign (jwt/algorithms.py)` | 40.0 % |" in text
-    assert "| every scenario: 0 errors | 3 | no |" in report.targets(document)
+    assert "| every scenario: 0 errors (warm-ups included) | 3 | no |" in report.targets(document)
+    broken["warmup_errors"] = 2  # a warm-up's errors count too
+    assert "| every scenario: 0 errors (warm-ups included) | 5 | no |" in report.targets(document)
 
 
 def test_py_spy_stacks_are_summarised_by_share(tmp_path):
