@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from consent.models import AuditEntry
-from idp.db import Write, named, utcnow, with_names
+from idp.db import Prebuilt, Write, utcnow
 
 
 def address_hash() -> str | None:
@@ -28,7 +28,7 @@ def address_hash() -> str | None:
 
 
 # One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
-INSERT = with_names(
+INSERT = Prebuilt(
     insert(AuditEntry),
     "audit",
     ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
@@ -71,7 +71,7 @@ def append(session: Session, **fields: Any) -> AuditEntry:
 def row(**fields: Any) -> Write:
     """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
     that writes it together with another row (idp.db.insert_together)."""
-    return INSERT, named("audit", entry(**fields))
+    return INSERT.row(entry(**fields))
 
 
 def cli_actor() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -84,10 +85,17 @@ def commit_begun() -> None:
 Write = tuple[Insert, dict]
 
 
-def with_names(statement: Insert, prefix: str, columns) -> Insert:
-    """``statement`` with one bind parameter per column, named ``<prefix>_<column>``, so that
-    it can run in one statement with others (insert_together) without a name clash."""
-    return statement.values({name: bindparam(f"{prefix}_{name}") for name in columns})
+class Prebuilt:
+    """An INSERT built once, with one bind parameter per column named ``<prefix>_<column>``,
+    so that it can run in one statement with others (insert_together) without a name clash."""
+
+    def __init__(self, statement: Insert, prefix: str, columns: Iterable[str]) -> None:
+        self.prefix = prefix
+        self.statement = statement.values({name: bindparam(f"{prefix}_{name}") for name in columns})
+
+    def row(self, values: dict) -> Write:
+        """The statement with ``values`` (by column) under its parameter names."""
+        return self.statement, {f"{self.prefix}_{name}": value for name, value in values.items()}
 
 
 def insert_or_skip(model) -> dict[str, Insert]:
@@ -99,21 +107,18 @@ def insert_or_skip(model) -> dict[str, Insert]:
     }
 
 
-def named(prefix: str, values: dict) -> dict:
-    """``values`` under the parameter names of with_names(..., prefix, ...)."""
-    return {f"{prefix}_{name}": value for name, value in values.items()}
-
-
 _TOGETHER: dict[tuple, Insert] = {}
 
 
 def insert_together(session: Session, *writes: Write | None) -> None:
-    """Run INSERTs (prebuilt with_names statements and their values; None skipped) in one
+    """Run INSERTs (Prebuilt rows: statements and their values; None skipped) in one
     round trip on PostgreSQL: the others become data-modifying WITH clauses of the first
     (PostgreSQL 15 manual, 7.8.4), all in one snapshot, none reading another's rows; foreign
     keys are checked at the end of the statement, so a row may refer to one written with
     it. Elsewhere one by one, in the order given (a referred row first)."""
     todo = [write for write in writes if write is not None]
+    if not todo:
+        return
     connection = session.connection()  # Core: the ORM's bulk-insert path costs more here
     if connection.dialect.name != "postgresql":
         for statement, values in todo:

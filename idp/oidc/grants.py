@@ -14,7 +14,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import bindparam, exists, insert, select, update
 
 from federation.models import Person
-from idp.db import Write, named, utcnow, with_names
+from idp.db import Prebuilt, Write, utcnow
 from idp.oidc.models import AuthorizationCode, RefreshToken, TokenFamily, new_id
 from idp.oidc.tokens import Authentication, digest
 
@@ -52,7 +52,7 @@ CLAIM_CODE = (
 )
 FAMILY_COLUMNS = ("id", "client_id", "person_id", "sid", "scope", "claims_request", "auth_time",
                   "acr", "amr", "created_at")  # fmt: skip
-INSERT_FAMILY = with_names(insert(TokenFamily), "family", FAMILY_COLUMNS)
+INSERT_FAMILY = Prebuilt(insert(TokenFamily), "family", FAMILY_COLUMNS)
 _CLAIMED_CODE = CLAIM_CODE.cte("claimed_code")
 # PostgreSQL claims the code and reads its person in one round trip.
 CLAIM_CODE_WITH_PERSON = select(Person, _CLAIMED_CODE).join_from(
@@ -171,10 +171,8 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
             "amr": row.amr,
             "created_at": now,
         }
-        # A detached copy of the row the token response writes (TokenMinter.write).
-        return CodeView(
-            row, TokenFamily(**values), (INSERT_FAMILY, named("family", values)), person
-        )
+        # A detached copy of the row the token response writes (TokenMinter.together).
+        return CodeView(row, TokenFamily(**values), INSERT_FAMILY.row(values), person)
 
     def delete_authorization_code(self, authorization_code: CodeView) -> None:
         """Nothing to do: the code was spent when it was claimed."""

@@ -8,13 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from federation.models import Person
-from idp.db import Write, insert_or_skip, named, with_names
+from idp.db import Prebuilt, Write, insert_or_skip, insert_together
 from idp.oidc.models import Client, PairwiseSubject
 from idp.oidc.subject import sector_of, subject_for
 
 # Built once per dialect: on every authorization, building the statement cost more than the
 # round trip.
-REMEMBER = insert_or_skip(PairwiseSubject)
+REMEMBER = {
+    dialect: Prebuilt(statement, "pairwise", ("sector", "sub", "person_id"))
+    for dialect, statement in insert_or_skip(PairwiseSubject).items()
+}
 
 
 def _values(person_id: str, client: Client, secret: bytes) -> dict | None:
@@ -30,16 +33,7 @@ def _values(person_id: str, client: Client, secret: bytes) -> dict | None:
 
 def remember(session: Session, person_id: str, client: Client, secret: bytes) -> None:
     """Record (once; concurrent sign-ins do not collide) the ``sub`` ``client`` sees."""
-    values = _values(person_id, client, secret)
-    if values is not None:
-        session.connection().execute(REMEMBER[session.get_bind().dialect.name], values)
-
-
-# remember's statements with their own parameter names (pairwise_<column>), to go with another.
-REMEMBER_NAMED = {
-    dialect: with_names(statement, "pairwise", ("sector", "sub", "person_id"))
-    for dialect, statement in REMEMBER.items()
-}
+    insert_together(session, remembering(session, person_id, client, secret))
 
 
 def remembering(session: Session, person_id: str, client: Client, secret: bytes) -> Write | None:
@@ -48,7 +42,7 @@ def remembering(session: Session, person_id: str, client: Client, secret: bytes)
     values = _values(person_id, client, secret)
     if values is None:
         return None
-    return REMEMBER_NAMED[session.get_bind().dialect.name], named("pairwise", values)
+    return REMEMBER[session.get_bind().dialect.name].row(values)
 
 
 def person_for(session: Session, client: Client, sub: str) -> Person | None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import insert
 
-from idp.db import db, insert_or_skip, insert_together, named, utcnow, with_names
+from idp.db import Prebuilt, db, insert_or_skip, insert_together, utcnow
 from idp.oidc.claims import claims_for
 from idp.oidc.models import AuthorizationCode, Client, SessionClient, TokenFamily
 from idp.oidc.pairwise import remembering
@@ -25,9 +25,9 @@ OIDC_ONLY = frozenset({"openid", "offline_access", "profile", "email"})
 CODE_COLUMNS = ("code_hash", "client_id", "person_id", "sid", "redirect_uri", "scope", "nonce",
                 "code_challenge", "code_challenge_method", "claims_request", "claims_locales",
                 "auth_time", "acr", "amr", "created_at", "expires_at")  # fmt: skip
-INSERT_CODE = with_names(insert(AuthorizationCode), "code", CODE_COLUMNS)
+INSERT_CODE = Prebuilt(insert(AuthorizationCode), "code", CODE_COLUMNS)
 SESSION_CLIENT = {
-    dialect: with_names(statement, "seen", ("sid", "client_id", "person_id", "created_at"))
+    dialect: Prebuilt(statement, "seen", ("sid", "client_id", "person_id", "created_at"))
     for dialect, statement in insert_or_skip(SessionClient).items()
 }
 
@@ -91,10 +91,10 @@ class Provider:
         if auth.sid:
             values = {"sid": auth.sid, "client_id": client_id, "person_id": auth.person.id,
                       "created_at": now}  # fmt: skip
-            seen = (SESSION_CLIENT[dialect], named("seen", values))
+            seen = SESSION_CLIENT[dialect].row(values)
         insert_together(
             session,
-            (INSERT_CODE, named("code", code_row)),
+            INSERT_CODE.row(code_row),
             remembering(session, auth.person.id, request.client, self.pairwise_secret),
             seen,
         )

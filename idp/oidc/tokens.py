@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from federation.models import Person
-from idp.db import Write, insert_together, named, utcnow, with_names
+from idp.db import Prebuilt, Write, insert_together, utcnow
 from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
 from idp.oidc.subject import subject_for
 from idp.settings.schema import OidcSettings
@@ -23,11 +23,11 @@ from keys.store import KeyStore
 
 ALG_USE = {"RS256": "rs256", "ES256": "es256"}
 # Prebuilt, with their own parameter names: a grant's rows go in together (one round trip on
-# PostgreSQL, idp.db.insert_together) when the response is complete (TokenMinter.write).
-INSERT_ACCESS = with_names(
+# PostgreSQL, idp.db.insert_together) when the response is complete (TokenMinter.together).
+INSERT_ACCESS = Prebuilt(
     insert(AccessTokenRecord), "access", ("jti", "family_id", "client_id", "expires_at")
 )
-INSERT_REFRESH = with_names(
+INSERT_REFRESH = Prebuilt(
     insert(RefreshToken), "refresh", ("token_hash", "family_id", "issued_at", "expires_at")
 )
 
@@ -123,13 +123,15 @@ class TokenMinter:
         alg = self._alg(client, "access_token_signed_response_alg")
         token = self.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})
         if family is not None:
-            self._record(
-                INSERT_ACCESS,
-                "access",
-                jti=jti,
-                family_id=family.id,
-                client_id=client.client_id,
-                expires_at=now + timedelta(seconds=lifetime),
+            self.add(
+                INSERT_ACCESS.row(
+                    {
+                        "jti": jti,
+                        "family_id": family.id,
+                        "client_id": client.client_id,
+                        "expires_at": now + timedelta(seconds=lifetime),
+                    }
+                )
             )
         return Minted(token, jti, lifetime)
 
@@ -173,19 +175,17 @@ class TokenMinter:
         """A new opaque refresh token in ``family``; only its digest is stored."""
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        self._record(
-            INSERT_REFRESH,
-            "refresh",
-            token_hash=digest(token),
-            family_id=family.id,
-            issued_at=now,
-            expires_at=now + timedelta(days=self.settings.refresh_token_days),
+        self.add(
+            INSERT_REFRESH.row(
+                {
+                    "token_hash": digest(token),
+                    "family_id": family.id,
+                    "issued_at": now,
+                    "expires_at": now + timedelta(days=self.settings.refresh_token_days),
+                }
+            )
         )
         return token
-
-    def _record(self, statement, prefix: str, **values) -> None:
-        """A token row: written now, or at the end of together()."""
-        self.add((statement, named(prefix, values)))
 
     def add(self, row: Write) -> None:
         """Write a row now, or at the end of together() when inside it."""

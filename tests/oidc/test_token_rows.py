@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from federation.models import Person
-from idp.db import db, insert_together, named, utcnow
+from idp.db import db, insert_together, utcnow
 from idp.oidc import clients
 from idp.oidc.grants import INSERT_FAMILY
 from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily, new_id
@@ -42,7 +42,7 @@ def test_a_family_and_its_tokens_together(parts):
     family = TokenFamily(**values)
     minter = provider.minter()
     with minter.together():
-        minter.add((INSERT_FAMILY, named("family", values)))
+        minter.add(INSERT_FAMILY.row(values))
         access = minter.access_token(client, "openid", audience="x", family=family)
         refresh = minter.refresh_token(family)
         assert _count(TokenFamily) == 0  # nothing yet: written when the block ends
@@ -57,7 +57,7 @@ def test_nothing_is_written_when_the_response_fails(parts):
     values = _family_row(client.client_id, person.id)
     minter = provider.minter()
     with pytest.raises(RuntimeError), minter.together():
-        minter.add((INSERT_FAMILY, named("family", values)))
+        minter.add(INSERT_FAMILY.row(values))
         minter.refresh_token(TokenFamily(**values))
         raise RuntimeError("the ID token could not be signed")
     db.session.commit()
@@ -67,7 +67,7 @@ def test_nothing_is_written_when_the_response_fails(parts):
 def test_outside_a_grant_a_token_row_is_written_at_once(parts):
     provider, client, person = parts
     values = _family_row(client.client_id, person.id)
-    insert_together(db.session, (INSERT_FAMILY, named("family", values)))
+    insert_together(db.session, INSERT_FAMILY.row(values))
     token = provider.minter().refresh_token(TokenFamily(**values))
     db.session.commit()
     assert db.session.get(RefreshToken, digest(token)) is not None
