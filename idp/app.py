@@ -73,10 +73,12 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     from consent.app import init_app as init_consent
     from idp import i18n, logs, security
     from idp.health import bp as health_bp
+    from idp.oidc import direct_token
     from idp.oidc import init_app as init_oidc
     from idp.pages import bp as pages_bp
     from keys.app import init_app as init_keys
 
+    direct_token.install(app)  # inside the access log and the security headers
     logs.init_app(app, settings.logging)
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -55,11 +55,15 @@ class _KeysState:
                     )
         return self._store
 
+    def due(self) -> bool:
+        """Whether maintain() has work to do (or to try again) now."""
+        return time.monotonic() >= self._next_check
+
     def maintain(self) -> None:
         """ensure() and, with auto_rotate, rotate_due(), in a session of their own so that a
         request's pending work is never committed by them. The first run blocks other callers;
         later runs are skipped by callers that find one in progress."""
-        if time.monotonic() < self._next_check:
+        if not self.due():
             return
         if not self._maintain_lock.acquire(blocking=not self._maintained):
             return

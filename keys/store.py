@@ -47,6 +47,10 @@ class NoActiveKey(LookupError):
     """There is no active key for a use yet (call KeyStore.ensure)."""
 
 
+class NotInMemory(LookupError):
+    """A key that only the database could give (a store from KeyStore.in_memory)."""
+
+
 def _check_use(use: str) -> str:
     if use not in ALGS:
         raise ValueError(f"unknown key use {use!r}; expected one of {', '.join(ALL_USES)}")
@@ -85,21 +89,38 @@ class KeyStore:
     def session(self) -> Session:
         return self._session()
 
-    def bound_to(self, session: Session | Callable[[], Session]) -> KeyStore:
-        """A store on another session sharing this one's master key, settings and key cache."""
-        other = KeyStore(session, self._master, self.settings, issuer=self.issuer)
+    def bound_to(
+        self, session: Session | Callable[[], Session], kind: type[KeyStore] | None = None
+    ) -> KeyStore:
+        """A store on another session sharing this one's master key, settings and key cache
+        (of this store's class, or ``kind``)."""
+        other = (kind or type(self))(session, self._master, self.settings, issuer=self.issuer)
         other._private, other._active = self._private, self._active
         other._public = self._public
         return other
+
+    def in_memory(self) -> KeyStore:
+        """A view of this store that signs with the keys this process holds and never asks the
+        database: where it would have to, it raises NotInMemory (the token endpoint's direct
+        path, idp.oidc.direct_token, which leaves such a request to the full path)."""
+        return self.bound_to(_no_session, _InMemory)
+
+    def cached_active(self, use: str) -> ActiveKey | None:
+        """The active key of ``use`` as this process last read it, while that was less than
+        ACTIVE_CACHE_SECONDS ago; else None."""
+        cached = self._active.get(use)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return None
 
     # -- reading -------------------------------------------------------------------------------
 
     def active(self, use: str) -> ActiveKey:
         """The key that signs for ``use`` now, its private half unsealed (once per kid)."""
-        cached = self._active.get(use)
+        cached = self.cached_active(use)
+        if cached is not None:
+            return cached
         now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
         query = select(SigningKey).where(
             SigningKey.use == _check_use(use), SigningKey.state == ACTIVE
         )
@@ -243,3 +264,15 @@ class KeyStore:
                 raise ValueError(f"key {row.kid}: private half does not match its kid")
             self._private[row.kid] = private
         return private
+
+
+def _no_session() -> Session:
+    raise NotInMemory("this key store does not read the database")
+
+
+class _InMemory(KeyStore):
+    def active(self, use: str) -> ActiveKey:
+        key = self.cached_active(use)
+        if key is None:
+            raise NotInMemory(use)
+        return key

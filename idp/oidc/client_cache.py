@@ -46,6 +46,14 @@ class ClientCache:
         self._lock = threading.Lock()
         _CACHES.add(self)
 
+    def peek(self, client_id: str) -> Client | None:
+        """The client if its copy was checked less than ``ttl`` ago, without asking the
+        database; else None (get() then checks it)."""
+        hit = self._entries.get(client_id)
+        if hit is not None and self.clock() - hit.checked < self.ttl:
+            return hit.client
+        return None
+
     def get(self, session: Session, client_id: str) -> Client | None:
         now = self.clock()
         hit = self._entries.get(client_id)

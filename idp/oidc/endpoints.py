@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from flask import Blueprint, current_app, jsonify, request
 
 from idp.db import commit_begun, db
@@ -12,6 +15,7 @@ from idp.security import csrf
 
 bp = Blueprint("oidc_api", __name__, url_prefix="/oidc")
 csrf.exempt(bp)
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_.:-]")  # a parameter's name, as quoted in an error
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -21,7 +25,14 @@ def _state():
 
 @bp.post("/token")
 def token():
-    response = _state().server.create_token_response()
+    server = _state().server
+    repeated = next((name for name, values in request.form.lists() if len(values) > 1), None)
+    if repeated:  # RFC 6749 section 3.2: "MUST NOT be included more than once"
+        name = SAFE_NAME.sub("?", repeated[:40])
+        error = InvalidRequestError(f"The parameter '{name}' is given more than once.")
+        response = server.handle_error_response(None, error)
+    else:
+        response = server.create_token_response()
     commit_begun()  # a spent code or refresh token stays spent, success or not
     response.headers.update(NO_STORE)
     return response

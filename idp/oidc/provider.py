@@ -17,6 +17,7 @@ from idp.oidc.pairwise import remembering
 from idp.oidc.tokens import Authentication, TokenMinter, digest
 from idp.settings import Config
 from keys.app import key_store
+from keys.store import KeyStore
 
 OIDC_ONLY = frozenset({"openid", "offline_access", "profile", "email"})
 # An authorization's rows, prebuilt with their own parameter names: the code, and the client
@@ -43,22 +44,39 @@ class Provider:
     def session(self):
         return db.session
 
-    def minter(self) -> TokenMinter:
+    def minter(self, keys: KeyStore | None = None) -> TokenMinter:
+        """A minter for this request, signing with the app's key store (after its upkeep) or
+        with ``keys``."""
         return TokenMinter(
             db.session,
-            key_store(),
+            keys or key_store(),
             self.settings,
             issuer=self.issuer,
             pairwise_secret=self.pairwise_secret,
         )
 
-    def audience(self, client: Client, request) -> str:
+    def audience(self, client: Client, resource: str | None) -> str:
         """The resource (RFC 8707) the client asked for, if registered for it; else the
         issuer, whose userinfo endpoint accepts the token."""
-        resource = request.form.get("resource") if request.form else None
         if resource and resource in client.client_metadata.get("resources", []):
             return resource
         return self.issuer
+
+    def client_token(
+        self, minter: TokenMinter, client: Client, scope: str | None, resource: str | None
+    ) -> dict:
+        """The token response of a client_credentials grant (RFC 6749 4.4.3): the scopes
+        asked for (all the client's when none) that the client is registered for and that
+        need no person; no refresh token (4.4.3) and no row (nothing to revoke it with)."""
+        wanted = (scope or "").split() or client.scopes
+        granted = " ".join(s for s in wanted if s in client.scopes and s not in OIDC_ONLY)
+        access = minter.access_token(client, granted, audience=self.audience(client, resource))
+        return {
+            "token_type": "Bearer",
+            "access_token": access.token,
+            "expires_in": access.expires_in,
+            "scope": granted,
+        }
 
     def save_code(self, code: str, request) -> None:
         """Store a new authorization code (hashed) with what the token exchange will need,
@@ -103,17 +121,11 @@ class Provider:
         """The token response (RFC 6749 5.1) for a validated grant."""
         client: Client = grant.request.client
         minter = self.minter()
-        audience = self.audience(client, grant.request)
+        form = grant.request.form
+        resource = form.get("resource") if form else None
         if grant.GRANT_TYPE == "client_credentials":
-            wanted = (scope or "").split() or client.scopes
-            granted = " ".join(s for s in wanted if s in client.scopes and s not in OIDC_ONLY)
-            access = minter.access_token(client, granted, audience=audience)
-            return {
-                "token_type": "Bearer",
-                "access_token": access.token,
-                "expires_in": access.expires_in,
-                "scope": granted,
-            }
+            return self.client_token(minter, client, scope, resource)
+        audience = self.audience(client, resource)
         view = getattr(grant.request, "authorization_code", None) or grant.request.refresh_token
         with minter.together():  # the rows below in one round trip
             if view.pending is not None:

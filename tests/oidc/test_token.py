@@ -267,3 +267,18 @@ def test_api_errors_are_json_not_pages(seeded, path):
     response = seeded.test_client().put(path)
     assert response.status_code == 405
     assert response.is_json and response.json["error"] == "invalid_request"
+
+
+def test_a_parameter_given_twice_is_invalid_request(seeded, rp):
+    """RFC 6749 section 3.2: parameters MUST NOT be included more than once (here a code)."""
+    body = "grant_type=authorization_code&code=a&code=b&redirect_uri=x&code_verifier=v"
+    response = seeded.test_client().post(
+        "/oidc/token",
+        data=body,
+        headers=rp.basic(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"
+    assert "'code'" in response.json["error_description"]
+    assert response.headers["Cache-Control"] == "no-store"
