@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
+from keys import jws
 from keys.active import ActiveKey
 from keys.envelope import unseal
 from keys.lifecycle import ensure_one, retrying, rotate_one, sealing_aad
@@ -142,9 +143,7 @@ class KeyStore:
         from the key and cannot be overridden."""
         if use not in JWT_USES:
             raise ValueError(f"{use!r} keys do not sign JWTs; use one of {', '.join(JWT_USES)}")
-        key = self.active(use)
-        header = {**(headers or {}), "alg": key.alg, "kid": key.kid}
-        return jwt.encode(claims, key.private_key, algorithm=key.alg, headers=header)
+        return jws.sign(self.active(use), claims, {"typ": "JWT", **(headers or {})})
 
     def public_jwks(
         self, uses: Iterable[str] = JWKS_USES, now: datetime | None = None

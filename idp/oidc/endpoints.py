@@ -15,6 +15,9 @@ from idp.security import csrf
 
 bp = Blueprint("oidc_api", __name__, url_prefix="/oidc")
 csrf.exempt(bp)
+# Parameters that later specifications let a client repeat: RFC 8707 section 2 (resource),
+# RFC 8693 section 2.1 (audience; the token exchange judges how many it takes).
+MAY_REPEAT = frozenset({"resource", "audience"})
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.:-]")  # a parameter's name, as quoted in an error
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -26,7 +29,8 @@ def _state():
 @bp.post("/token")
 def token():
     server = _state().server
-    repeated = next((name for name, values in request.form.lists() if len(values) > 1), None)
+    lists = request.form.lists()
+    repeated = next((n for n, v in lists if len(v) > 1 and n not in MAY_REPEAT), None)
     if repeated:  # RFC 6749 section 3.2: "MUST NOT be included more than once"
         name = SAFE_NAME.sub("?", repeated[:40])
         error = InvalidRequestError(f"The parameter '{name}' is given more than once.")

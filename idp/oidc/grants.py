@@ -8,6 +8,8 @@ each other exactly one wins; the loser is treated as a replay and revokes what t
 
 from __future__ import annotations
 
+import secrets
+
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -137,6 +139,12 @@ class MintingGrant:
 
 
 class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
+    def generate_authorization_code(self) -> str:
+        """256 random bits (RFC 6749 10.10 asks at most 2^-128 odds of a guess), from
+        os.urandom at once: Authlib's default draws each of 48 characters separately (3 %
+        of a single sign-on, issue 6)."""
+        return secrets.token_urlsafe(32)
+
     def save_authorization_code(self, code: str, request) -> None:
         self.server.provider.save_code(code, request)
 
