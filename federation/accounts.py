@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from federation.models import CityIdentity, Guardianship, Person, RoleAssignment, School
@@ -73,6 +74,18 @@ def provision(session: Session, identity: Identity, *, signed_in: bool = True) -
         changed.add(person.id)
     _reevaluate_consents(session, changed)
     return link
+
+
+def provision_once_more(session: Session, identity: Identity) -> CityIdentity:
+    """provision() at a sign-in, in a savepoint: when another request made the same city
+    account between this one's read and its write (a sign-in form sent twice at once), the
+    unique constraint stops the second; it is undone to the savepoint and done once more, and
+    then finds the other's rows (a 500 before)."""
+    try:
+        with session.begin_nested():
+            return provision(session, identity)
+    except IntegrityError:
+        return provision(session, identity)
 
 
 def _sync_roles(link: CityIdentity, identity: Identity) -> None:

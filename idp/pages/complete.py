@@ -8,7 +8,7 @@ import logging
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from federation.accounts import provision
+from federation.accounts import provision_once_more
 from federation.profile import Identity
 from idp.db import db
 from idp.pages.context import config
@@ -23,7 +23,7 @@ def complete_sign_in(
     slug: str, identity: Identity, next_url: str | None, *, acr: str, amr: list[str]
 ) -> Response:
     cfg = config()
-    link = provision(db.session, identity)
+    link = provision_once_more(db.session, identity)
     settings = cfg.settings.session
     token = sso.start(
         db.session,

@@ -127,3 +127,30 @@ def test_two_first_sign_ins_naming_one_new_school_at_once(app):
         schools = db.session.scalars(select(RoleAssignment.school_code)).all()
     worker.join(30)
     assert done == [True] and schools == ["03628", "03628"]
+
+
+def test_the_same_first_sign_in_twice_at_once(app, monkeypatch):
+    """A sign-in form sent twice: both requests read "no such account" and the other one
+    commits first. This one's insert breaks the unique constraint, is undone to its savepoint
+    and done once more: it finds the same person (a 500 before)."""
+    import federation.accounts as accounts
+
+    original, raced = accounts._person_for, []
+
+    def read_before_the_other_committed(session, identity):
+        if raced:
+            return original(session, identity)
+        raced.append(True)
+        person = Person(given_name=identity.given_name, family_name=identity.family_name)
+        session.add(person)
+        return person, None
+
+    with app.app_context():
+        provision(db.session, CHILD)  # the other request
+        db.session.commit()
+        monkeypatch.setattr(accounts, "_person_for", read_before_the_other_committed)
+        link = accounts.provision_once_more(db.session, CHILD)
+        db.session.commit()
+        assert raced == [True]
+        assert db.session.scalars(select(CityIdentity)).all() == [link]
+        assert len(db.session.scalars(select(Person)).all()) == 1
