@@ -7,7 +7,6 @@ its arguments, at every call: a tenth of a client_credentials grant, issue 6).
 
 from __future__ import annotations
 
-import base64
 import json
 from functools import lru_cache
 from typing import Any
@@ -17,19 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from keys.active import ActiveKey
+from keys.thumbprint import b64url
 
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 _ECDSA = ec.ECDSA(_SHA256)
 
 
-def b64url(data: bytes) -> bytes:
-    """base64url without padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
 @lru_cache(maxsize=64)
-def _header_segment(alg: str, kid: str, extra: tuple[tuple[str, Any], ...]) -> bytes:
+def _header_segment(alg: str, kid: str, extra: tuple[tuple[str, Any], ...]) -> str:
     header = {**dict(extra), "alg": alg, "kid": kid}  # alg and kid come from the key
     return b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
 
@@ -51,5 +46,5 @@ def sign(key: ActiveKey, claims: dict[str, Any], headers: dict[str, Any] | None 
     values must be hashable (strings, numbers)."""
     extra = tuple(sorted((headers or {}).items()))
     payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    data = _header_segment(key.alg, key.kid, extra) + b"." + payload
-    return (data + b"." + b64url(_signature(key, data))).decode("ascii")
+    data = f"{_header_segment(key.alg, key.kid, extra)}.{payload}"
+    return f"{data}.{b64url(_signature(key, data.encode('ascii')))}"

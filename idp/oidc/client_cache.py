@@ -50,14 +50,16 @@ class ClientCache:
         """The client if its copy was checked less than ``ttl`` ago, without asking the
         database; else None (get() then checks it)."""
         hit = self._entries.get(client_id)
-        if hit is not None and self.clock() - hit.checked < self.ttl:
-            return hit.client
-        return None
+        return hit.client if self._fresh(hit, self.clock()) else None
+
+    def _fresh(self, hit: _Entry | None, now: float) -> bool:
+        """Whether ``hit`` was checked against its row less than ``ttl`` ago."""
+        return hit is not None and now - hit.checked < self.ttl
 
     def get(self, session: Session, client_id: str) -> Client | None:
         now = self.clock()
         hit = self._entries.get(client_id)
-        if hit is not None and now - hit.checked < self.ttl:
+        if self._fresh(hit, now):
             return hit.client
         stamp = session.scalar(select(Client.updated_at).where(Client.client_id == client_id))
         if stamp is None:

@@ -3,7 +3,6 @@ refresh tokens in families (RFC 9700 section 4.14.2), all signed by keys/ KeySto
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
 from idp.oidc.subject import subject_for
 from idp.settings.schema import OidcSettings
 from keys.store import KeyStore
+from keys.thumbprint import b64url
 
 ALG_USE = {"RS256": "rs256", "ES256": "es256"}
 # Prebuilt, with their own parameter names: a grant's rows go in together (one round trip on
@@ -40,8 +40,7 @@ def digest(value: str) -> str:
 def half_hash(value: str, alg: str) -> str:
     """at_hash / c_hash (Core 3.1.3.6): left half of the SHA-256 digest, base64url."""
     assert alg in ALG_USE  # both RS256 and ES256 use SHA-256
-    left = hashlib.sha256(value.encode("ascii")).digest()[:16]
-    return base64.urlsafe_b64encode(left).rstrip(b"=").decode()
+    return b64url(hashlib.sha256(value.encode("ascii")).digest()[:16])
 
 
 @dataclass
