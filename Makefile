@@ -1,5 +1,5 @@
 # DigiOne broker. `make run` starts it and the example services on the embedded default;
-# `make test` runs ruff and the tests.
+# `make test` runs ruff, the import layering contract and the tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,9 +22,12 @@ run: $(STAMP)
 	$(BIN)/digione demo seed
 	PORT=$(PORT) $(BIN)/python examples/run_all.py
 
+# ruff, and the layering contract of pyproject.toml ([tool.importlinter]): a package imports
+# only the layers below it (core < keys < federation < idp < consent < composition root).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # The npm packages the tests drive (oidc-provider, openid-client, axe-core), from the lock file.
 # Without npm those tests skip (and fail under CI=true, which .ci/run sets after installing it).

@@ -94,7 +94,7 @@ class Broker:
         )
 
     def seed(self) -> Seeded:
-        from idp.db import db
+        from core.db import db
         from idp.oidc import clients
         from keys.app import key_store
 
@@ -140,11 +140,12 @@ class Broker:
 
     def refresh_tokens(self, client_id: str, count: int) -> list[str]:
         """``count`` refresh tokens, each of its own family (as after a sign-in each)."""
+        from core.db import db, utcnow
         from federation.models import Person
-        from idp.db import db, utcnow
+        from idp.oidc import OIDC
         from idp.oidc.models import TokenFamily
 
-        provider = self.app.extensions["digione.oidc"].provider
+        provider = OIDC.of(self.app).provider
         with self.app.app_context():
             person = Person(given_name="Bench", family_name="Pupil")
             db.session.add(person)
@@ -167,10 +168,11 @@ class Broker:
 
     def access_token(self, client_id: str) -> str:
         """A JWT access token of ``client_id`` for the benchmark API (introspection)."""
-        from idp.db import db
+        from core.db import db
+        from idp.oidc import OIDC
         from idp.oidc.models import Client as ClientRow
 
-        provider = self.app.extensions["digione.oidc"].provider
+        provider = OIDC.of(self.app).provider
         with self.app.app_context():
             client = db.session.get(ClientRow, client_id)
             minted = provider.minter().access_token(client, "edu:school", audience=API)
@@ -179,10 +181,10 @@ class Broker:
 
     def accounts(self, count: int) -> list[str]:
         """``count`` pupils in the embedded directory of CITY, all with PASSWORD."""
+        from core.app import config_of
+        from core.db import db
         from federation.embedded.models import EmbeddedAccount
         from federation.embedded.passwords import hasher_for
-        from idp.app import config_of
-        from idp.db import db
 
         with self.app.app_context():
             digest = hasher_for(config_of(self.app).settings.passwords).hash(PASSWORD)
@@ -258,7 +260,7 @@ def consent_purpose(broker: Broker, source: Client) -> tuple[Client, dict]:
     """A recipient service registered for token exchange, and a purpose (all guardians
     decide) under which it receives data from ``source``; the recipient's metadata."""
     from consent import purposes
-    from idp.db import db
+    from core.db import db
     from idp.oidc import clients
 
     with broker.app.app_context():

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from consent import audit, history, purposes
 from consent.models import ConsentRecord
-from idp.db import db
+from core.db import db
+from core.security import csrf
+from idp.oidc import oidc
 from idp.oidc.access import AccessTokenError, read_access_token
-from idp.security import csrf
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)
@@ -65,7 +66,7 @@ def _authenticate():
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return _challenge(None, "Send an access token as a Bearer token.")
-    provider = current_app.extensions["digione.oidc"].provider
+    provider = oidc().provider
     try:
         grant = read_access_token(token, provider, audience=provider.issuer)
     except AccessTokenError:

@@ -21,16 +21,17 @@ from __future__ import annotations
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from consent import purposes, records
 from consent.models import ConsentRecord, Purpose
-from idp.db import db
+from core.db import db
+from core.security import csrf
+from idp.oidc import oidc
 from idp.oidc.access import AccessTokenError, read_access_token
 from idp.oidc.models import Client
 from idp.oidc.pairwise import person_for
-from idp.security import csrf
 
 bp = Blueprint("consent_api", __name__, url_prefix="/consent/api")
 csrf.exempt(bp)
@@ -89,7 +90,7 @@ def _body() -> tuple[MultiDict, dict]:
 
 def _authenticate(body: MultiDict) -> Client:
     """The client, authenticated as at the token endpoint; 401 invalid_client otherwise."""
-    server = current_app.extensions["digione.oidc"].server
+    server = oidc().server
     oauth_request = _ApiRequest(request, body)
     try:
         return server.authenticate_client(oauth_request, CONFIDENTIAL, "token")
@@ -205,7 +206,7 @@ def read_request(record_id: str) -> Response:
 
 
 def _token_claims(token: str) -> dict | None:
-    provider = current_app.extensions["digione.oidc"].provider
+    provider = oidc().provider
     try:
         return read_access_token(token, provider).claims
     except AccessTokenError:

@@ -1,14 +1,25 @@
 """Wires consent into the Flask app: the guardian's pages, the services' consent API and the
-admin API (token exchange is a grant of the OAuth server, registered by idp.oidc.server)."""
+admin API; on the OP, the RFC 8693 token-exchange grant and the check that a consent-bound
+token's consent is still active; and the receiver of federation's ``custody_changed``. The OP
+and federation do not import consent: consent registers itself here."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from federation.signals import custody_changed
+from idp.oidc import OIDC
+
 
 def init_app(app: Flask) -> None:
     from consent import admin_api, api, pages
+    from consent.exchange import TokenExchangeGrant
+    from consent.records import on_custody_changed, token_consent_active
 
+    op = OIDC.of(app)
+    op.register_grant(TokenExchangeGrant)
+    op.register_token_check(token_consent_active)
+    custody_changed.connect(on_custody_changed)  # process-wide; connecting again is a no-op
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_api.bp)

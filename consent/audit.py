@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from consent.models import AuditEntry
-from idp.db import Prebuilt, Write, utcnow
+from core.db import Prebuilt, Write, utcnow
 
 
 def address_hash() -> str | None:
@@ -70,7 +70,7 @@ def append(session: Session, **fields: Any) -> AuditEntry:
 
 def row(**fields: Any) -> Write:
     """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
-    that writes it together with another row (idp.db.insert_together)."""
+    that writes it together with another row (core.db.insert_together)."""
     return INSERT.row(entry(**fields))
 
 

@@ -46,8 +46,8 @@ from authlib.oauth2.rfc6749.errors import (
 from consent import audit, purposes, records
 from consent.models import Purpose
 from consent.policy import needs_consent
+from core.db import db, insert_together, utcnow
 from federation.models import Person
-from idp.db import db, insert_together, utcnow
 from idp.oidc.client_metadata import TOKEN_EXCHANGE
 from idp.oidc.models import Client
 from idp.oidc.pairwise import person_for, remembering

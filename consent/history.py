@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from consent import purposes, records
 from consent.models import ConsentEvent, ConsentRecord, Purpose
 from consent.states import TERMINAL, Derived, Step, derive
+from core.db import utcnow
 from federation.models import Person
-from idp.db import utcnow
 
 EXPORT_FIELDS = (
     "record_id", "purpose_id", "purpose_version", "child_id", "learner_id", "city",

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from consent import page_data, receipt, records
 from consent.models import ConsentRecord
 from consent.records import ConsentError, View
-from idp.db import db
+from core.db import db
 from idp.pages.context import signed_in
 
 bp = Blueprint("consent_pages", __name__)

@@ -12,14 +12,15 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from consent.models import Purpose
 from consent.policy import Policy
 from consent.states import PurposeEnd, Validity
-from idp.db import utcnow
+from core.db import utcnow
+from core.settings.schema import Strict
 from idp.oidc.models import Client
 
 LANGUAGES = ("fi", "sv", "en")
@@ -30,11 +31,7 @@ class PurposeError(ValueError):
     """A purpose that cannot be registered (the message says why, naming the field)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Texts(_Strict):
+class Texts(Strict):
     """A text in each of the three languages: every one is required (CONSENT.md)."""
 
     fi: Annotated[str, Field(min_length=1, max_length=2000)]
@@ -42,13 +39,13 @@ class Texts(_Strict):
     en: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class PolicySpec(_Strict):
+class PolicySpec(Strict):
     who: Literal["all_guardians", "any_guardian"] = "all_guardians"
     child_from_age: Annotated[int, Field(ge=0, le=18)] | None = None
     child_alongside_guardians: bool = False
 
 
-class PurposeSpec(_Strict):
+class PurposeSpec(Strict):
     """One version of a purpose as an admin writes it (docs/consent.md has an example)."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from consent import records
 from consent.models import ConsentEvent
 from consent.records import View
+from core.app import config_of
+from core.db import utcnow
 from federation.models import Person
-from idp.app import config_of
-from idp.db import utcnow
 from idp.oidc.models import Client
 
 SCHEMA_VERSION = "digione-consent-receipt/1"

@@ -20,8 +20,8 @@ from consent.models import ConsentEvent, ConsentRecord, Purpose
 from consent.notify import notifier
 from consent.policy import CannotConsent, Child, Deciders, deciders, needs_consent
 from consent.states import HELSINKI, TERMINAL, Derived, Event, derive
+from core.db import db, utcnow
 from federation.models import CityIdentity, Guardianship, Person
-from idp.db import utcnow
 
 
 class ConsentError(Exception):
@@ -343,3 +343,22 @@ def active_for(
         if current.derived.active:
             return current
     return None
+
+
+def on_custody_changed(session: Session, child_ids: frozenset[str]) -> None:
+    """federation.signals.custody_changed's receiver: the children's consents are
+    re-evaluated in the sign-in's transaction (CONSENT.md)."""
+    for child_id in sorted(child_ids):
+        reevaluate(session, child_id, "custody_changed")
+
+
+def token_consent_active(claims: dict) -> bool:
+    """The OP's token check (idp.oidc.OidcState.register_token_check): whether the consent
+    record a consent-bound token names is active now (True for tokens that name none)."""
+    consent_id = claims.get("consent_id")
+    if consent_id is None:
+        return True
+    if not isinstance(consent_id, str) or len(consent_id) > 36:
+        return False
+    record = db.session.get(ConsentRecord, consent_id)
+    return record is not None and view(db.session, record).derived.active

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import insert_or_skip, utcnow
 from federation.models import CityIdentity, Guardianship, Person, RoleAssignment, School
 from federation.profile import Identity
-from idp.db import insert_or_skip, utcnow
+from federation.signals import custody_changed
 
 
 def _person_for(session: Session, identity: Identity) -> tuple[Person, CityIdentity | None]:
@@ -102,13 +103,10 @@ def _sync_roles(link: CityIdentity, identity: Identity) -> None:
 
 
 def _reevaluate_consents(session: Session, child_ids: set[str]) -> None:
-    """Custody or protection changed: the children's consents are re-evaluated (CONSENT.md)."""
-    if not child_ids:
-        return
-    from consent.records import reevaluate  # consent builds on federation, not the reverse
-
-    for child_id in sorted(child_ids):
-        reevaluate(session, child_id, "custody_changed")
+    """Custody or protection changed: whoever keeps decisions about the children is told
+    (consent re-evaluates their consents, CONSENT.md; it builds on federation, not the reverse)."""
+    if child_ids:
+        custody_changed.send(session, child_ids=frozenset(child_ids))
 
 
 SCHOOL = insert_or_skip(School)

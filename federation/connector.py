@@ -15,8 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
+from core.settings.schema import CitySettings, Settings
 from federation.profile import Identity
-from idp.settings.schema import CitySettings, Settings
 
 
 class DirectoryUnavailable(Exception):

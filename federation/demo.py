@@ -11,14 +11,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import Config
+from core.settings.schema import DemoPerson
 from federation.accounts import provision
 from federation.connector import connector_for
 from federation.embedded.connector import EmbeddedDirectory
 from federation.embedded.models import EmbeddedAccount
 from federation.embedded.passwords import hasher_for
 from federation.models import School
-from idp.settings import Config
-from idp.settings.schema import DemoPerson
 
 DEMO_PASSWORD = "demo"
 

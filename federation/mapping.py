@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from core.settings.schema import Strict
 from federation.profile import ROLES, Identity, RoleClaim
 
 Role = Literal["learner", "teacher", "staff", "principal", "guardian"]
@@ -26,11 +27,7 @@ class MappingError(ValueError):
     """The directory's answer lacks what the map requires (the message names the attribute)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class RoleRule(_Strict):
+class RoleRule(Strict):
     """What membership of one group (or one attribute value) means."""
 
     role: Role
@@ -39,7 +36,7 @@ class RoleRule(_Strict):
     class_level: int | None = None
 
 
-class AttributeMap(_Strict):
+class AttributeMap(Strict):
     """Directory attribute names for each profile field (ARCHITECTURE.md)."""
 
     subject: str  # a stable, never reassigned identifier (objectGUID, entryUUID, NameID, sub)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,22 +9,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.app import CONFIG, config_of, read_or_create_secret
+from core.db import db, ping_when_idle
 from idp import wsgi
-from idp.db import db, ping_when_idle
-from idp.settings import Config, load_config
-
-DIGIONE = "digione"
-
-
-def read_or_create_secret(path: Path) -> str:
-    """A development secret kept in the instance folder, created 0600 on first use."""
-    if path.exists():
-        return path.read_text().strip()
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
+from idp.config import Config, load_config
 
 
 def _load(config: Mapping[str, Any] | str | Path | None) -> Config:
@@ -65,13 +51,14 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
         JSON_SORT_KEYS=False,
     )
     wsgi.install(app)
-    app.extensions[DIGIONE] = cfg
+    CONFIG.put(app, cfg)
     if settings.server.trusted_proxies:
         n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     from consent.app import init_app as init_consent
-    from idp import i18n, logs, security
+    from core import security
+    from idp import i18n, logs
     from idp.health import bp as health_bp
     from idp.oidc import direct_token
     from idp.oidc import init_app as init_oidc
@@ -116,6 +103,4 @@ def _sqlite_pragmas(app: Flask) -> None:
         cursor.close()
 
 
-def config_of(app: Flask) -> Config:
-    """The checked configuration the app was built with."""
-    return app.extensions[DIGIONE]
+__all__ = ["build_app", "config_of"]

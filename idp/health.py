@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from idp.db import db
+from core.db import db
 
 bp = Blueprint("health", __name__)
 

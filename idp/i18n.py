@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, session, url_for
 from flask_babel import Babel, get_locale, lazy_gettext
 
-from idp.security import safe_next
+from core.security import safe_next
 
 LOCALES = ("fi", "sv", "en")
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -35,7 +35,7 @@ def select_locale() -> str:
     best = request.accept_languages.best_match(LOCALES)
     if best:
         return best
-    from idp.app import config_of
+    from core.app import config_of
 
     return config_of(current_app).settings.ui.default_locale
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 
-from idp.settings.schema import LoggingSettings
+from core.settings.schema import LoggingSettings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 REQUEST_ID = "digione.request_id"  # the WSGI environ key

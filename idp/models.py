@@ -1,10 +1,10 @@
 """Imports every package's models so that Base.metadata is complete (Alembic, tests)."""
 
 from consent import models as consent_models
+from core.db import Base
 from federation import models as federation_models
 from federation.embedded import models as embedded_models
 from federation.saml import models as saml_models
-from idp.db import Base
 from idp.login import models as login_models
 from idp.oidc import models as oidc_models
 from idp.sso import models as sso_models

@@ -18,15 +18,14 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from idp.app import config_of
-from idp.db import db
+from core.app import Slot, config_of
+from core.db import db
 from keys.envelope import load_master_key
 from keys.material import ALL_USES
 from keys.store import KeyStore
 
 log = logging.getLogger("digione.keys")
 bp = Blueprint("keys", __name__)
-EXTENSION = "digione.keys"
 CHECK_EVERY = 60.0  # seconds between ensure()/rotate_due() runs in one process
 RETRY_AFTER_FAILURE = 5.0
 JWK_SET_TYPE = "application/jwk-set+json"  # RFC 7517 section 8.5.1
@@ -88,9 +87,12 @@ class _KeysState:
             self._maintain_lock.release()
 
 
+KEYS: Slot[_KeysState] = Slot("digione.keys")
+
+
 def init_app(app: Flask) -> None:
     """Register the JWKS endpoint; keys are loaded lazily, on first use."""
-    state = app.extensions[EXTENSION] = _KeysState(app)
+    state = KEYS.put(app, _KeysState(app))
     app.register_blueprint(bp)
 
     @app.before_request
@@ -104,7 +106,7 @@ def init_app(app: Flask) -> None:
 def key_store(maintain: bool = True) -> KeyStore:
     """The current app's KeyStore (on the request-scoped ``db.session``). Unless ``maintain`` is
     False, first makes sure keys exist and rotates due ones (at most once a minute)."""
-    state: _KeysState = current_app.extensions[EXTENSION]
+    state = KEYS.current()
     if maintain:
         state.maintain()
     return state.store()

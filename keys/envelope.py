@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 if TYPE_CHECKING:
-    from idp.settings.schema import Settings
+    from core.settings.schema import Settings
 
 log = logging.getLogger("digione.keys")
 
@@ -55,6 +55,18 @@ def decode_master_key(text: str) -> bytes:
             f"must be {KEY_BYTES} bytes in base64, this is {len(raw)} bytes; {HOW_TO_MAKE}"
         )
     return raw
+
+
+def master_key_problems(settings: Settings, source: str) -> list[str]:
+    """The configuration check of ``master.key`` (core.settings.loader.Check): a key given in
+    the settings must decode to 32 bytes."""
+    if not settings.master.key:
+        return []
+    try:
+        decode_master_key(settings.master.key)
+    except MasterKeyError as exc:
+        return [f"{source}: master.key: {exc}"]
+    return []
 
 
 def _read_key_file(path: Path, what: str) -> bytes:

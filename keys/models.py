@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 NEXT, ACTIVE, RETIRED = "next", "active", "retired"
 

@@ -19,7 +19,7 @@ import jwt
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from idp.db import utcnow
+from core.db import utcnow
 from keys import jws
 from keys.active import ActiveKey
 from keys.envelope import unseal
@@ -31,7 +31,7 @@ from keys.models import ACTIVE, NEXT, RETIRED, SigningKey
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-    from idp.settings.schema import KeysSettings
+    from core.settings.schema import KeysSettings
 
 T = TypeVar("T")
 JWT_USES = ("rs256", "es256", "audit")

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
 
+from core.db import db
 from idp import create_app
-from idp.db import db
 from idp.migrate import scratch_database, upgrade
 from idp.models import metadata
 
@@ -119,8 +119,8 @@ def client(app: Flask):
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
     """The app with every city's demo people loaded."""
+    from core.app import config_of
     from federation.demo import seed
-    from idp.app import config_of
 
     with app.app_context():
         seed(db.session, config_of(app))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings.schema import CitySettings, Settings
 from federation.connector import AccountLocked
 from federation.embedded.models import EmbeddedAccount
 from federation.embedded.passwords import hasher_for, verify_password
 from federation.profile import Identity, RoleClaim
-from idp.settings.schema import CitySettings, Settings
 
 
 class EmbeddedDirectory:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from idp.settings.schema import PasswordSettings
+from core.settings.schema import PasswordSettings
 
 
 @lru_cache(maxsize=8)

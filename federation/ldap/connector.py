@@ -19,11 +19,11 @@ from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
 from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy.orm import Session
 
+from core.settings.schema import CitySettings, Settings
 from federation.connector import AccountLocked, DirectoryUnavailable
 from federation.ldap.settings import LdapDirectorySettings
 from federation.mapping import AttributeMap, MappingError, map_identity
 from federation.profile import Identity
-from idp.settings.schema import CitySettings, Settings
 
 log = logging.getLogger("digione.ldap")
 ACCOUNTDISABLE, LOCKOUT = 0x0002, 0x0010  # userAccountControl flags (MS-ADTS 2.2.16)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from core.settings.schema import DirectorySettings
 from federation.mapping import AttributeMap
 
 
-class LdapDirectorySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class LdapDirectorySettings(DirectorySettings):
     type: Literal["ldap"]
     # ldap://host:389 or ldaps://host:636; several for fail-over, tried in order.
     urls: Annotated[list[str], Field(min_length=1)]

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.orm import Session
 
+from core.settings.schema import CitySettings, Settings
 from federation.connector import DirectoryUnavailable, Redirect, UpstreamRejected
 from federation.mapping import MappingError, map_identity
 from federation.oidc.discovery import CACHE, ProviderMetadata
@@ -29,7 +30,6 @@ from federation.oidc.idtoken import same, validate_id_token
 from federation.oidc.settings import OidcDirectorySettings
 from federation.oidc.transport import Http
 from federation.profile import Identity
-from idp.settings.schema import CitySettings, Settings
 
 log = logging.getLogger("digione.federation.oidc")
 _ERROR_CODE = re.compile(r"[^A-Za-z0-9_.-]")

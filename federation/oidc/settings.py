@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from core.settings.schema import DirectorySettings
 from federation.mapping import AttributeMap
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -39,9 +40,7 @@ def check_url(url: str) -> str:
     raise ValueError(f"{url!r} must be an https:// URL (http:// only on a loopback address)")
 
 
-class OidcDirectorySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class OidcDirectorySettings(DirectorySettings):
     type: Literal["oidc"]
     # Exactly as the provider's discovery document states it, e.g. https://accounts.google.com or
     # https://login.microsoftonline.com/<tenant id>/v2.0

@@ -27,6 +27,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from sqlalchemy.orm import Session
 
+from core.settings.schema import CitySettings, Settings
 from federation.connector import DirectoryUnavailable, Redirect, UpstreamRejected
 from federation.mapping import MappingError, map_identity
 from federation.profile import Identity
@@ -34,7 +35,6 @@ from federation.saml.idp import IdentityProvider, IdpMisconfigured, identity_pro
 from federation.saml.replay import assertion_key, first_use
 from federation.saml.response import Refused, Rules, StrictResponse, screen
 from federation.saml.settings import SamlDirectorySettings
-from idp.settings.schema import CitySettings, Settings
 
 log = logging.getLogger("digione.federation.saml")
 NAMEID = "NameID"  # the attribute name under which the assertion's NameID is mapped

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class SeenAssertion(Base):

@@ -9,8 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
 from federation.saml.models import SeenAssertion
-from idp.db import utcnow
 
 
 def assertion_key(city: str, idp_entity_id: str, assertion_id: str) -> str:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from core.settings.schema import DirectorySettings
 from federation.mapping import AttributeMap
 
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 
 
-class SamlDirectorySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class SamlDirectorySettings(DirectorySettings):
     type: Literal["saml"]
     # The IdP's metadata (EntityDescriptor or EntitiesDescriptor) as a local file...
     idp_metadata_file: str | None = None

@@ -26,7 +26,7 @@ def command() -> None:
 @contextmanager
 def _registry(cli: CliContext) -> Iterator:
     """The database session and settings inside an app context (CliContext.database)."""
-    from idp.app import config_of
+    from core.app import config_of
 
     with cli.database() as session:
         yield session, config_of(cli.app()).settings

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from idp.settings import Config, ConfigError, load_config
+from idp.config import Config, ConfigError, load_config
 
 
 @dataclass
@@ -41,7 +41,7 @@ class CliContext:
         error. Database problems become one readable line (exit 1)."""
         from sqlalchemy.exc import SQLAlchemyError
 
-        from idp.db import db
+        from core.db import db
 
         with self.app().app_context():
             try:

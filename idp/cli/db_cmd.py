@@ -2,9 +2,9 @@
 
 import click
 
+from core.db import db
 from idp import migrate
 from idp.cli.context import CliContext, pass_cli
-from idp.db import db
 
 
 @click.group("db")

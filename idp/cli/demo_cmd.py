@@ -3,8 +3,8 @@ clients (config/demo/clients/) and data-sharing purposes (config/demo/purposes/)
 
 import click
 
+from core.db import db
 from idp.cli.context import CliContext, pass_cli
-from idp.db import db
 
 
 @click.group("demo")

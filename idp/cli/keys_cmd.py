@@ -96,7 +96,7 @@ def rotate(cli: CliContext, use: str | None, due: bool) -> None:
 
 def _audit(action: str, detail: dict) -> None:
     from consent.audit import admin_action
-    from idp.db import db
+    from core.db import db
 
     admin_action(db.session, action, detail=detail)
     db.session.commit()

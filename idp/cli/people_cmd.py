@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
+from core.db import db
 from idp.cli.context import CliContext, pass_cli
-from idp.db import db
 
 
 @click.group("people")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class LoginFailures(Base):

@@ -18,9 +18,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idp.db import utcnow
+from core.db import utcnow
+from core.settings.schema import LoginSettings
 from idp.login.models import LoginFailures
-from idp.settings.schema import LoginSettings
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,27 @@
-"""The OpenID Connect provider and OAuth 2.0 authorization server (issue 3), built on Authlib."""
+"""The OpenID Connect provider and OAuth 2.0 authorization server, built on Authlib.
+
+Its public face for the packages built on it is :class:`OidcState` (``OIDC.of(app)``): the
+provider, the server, and the extension points a package registers on in its ``init_app``,
+as authlib's ``register_grant`` (consent's token exchange and its token check)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask_babel import get_locale, lazy_gettext
 
-EXTENSION = "digione.oidc"
+from core.app import Slot
+
+if TYPE_CHECKING:
+    from idp.oidc.provider import Provider
+    from idp.oidc.server import DigiOneServer
+
+# Whether an access token's claims are still honoured; every registered check must say yes.
+TokenCheck = Callable[[dict[str, Any]], bool]
 SCOPE_TEXTS = {
     "openid": lazy_gettext("That you are signed in (an identifier for this service only)"),
     "profile": lazy_gettext("Your name, date of birth and language"),
@@ -23,8 +36,31 @@ SCOPE_TEXTS = {
 
 @dataclass
 class OidcState:
-    provider: object
-    server: object
+    """The OP of one app: its provider and Authlib server, and what other packages added."""
+
+    provider: Provider
+    server: DigiOneServer
+    token_checks: list[TokenCheck] = field(default_factory=list)
+
+    def register_grant(self, grant_cls: type, extensions: list | None = None) -> None:
+        """A grant type more at the token endpoint (authlib's register_grant)."""
+        self.server.register_grant(grant_cls, extensions)
+
+    def register_token_check(self, check: TokenCheck) -> None:
+        """A check every access token must pass where the OP decides whether it is live
+        (introspection, RFC 7662 section 2.2 ``active``)."""
+        self.token_checks.append(check)
+
+    def token_live(self, claims: dict[str, Any]) -> bool:
+        return all(check(claims) for check in self.token_checks)
+
+
+OIDC: Slot[OidcState] = Slot("digione.oidc")
+
+
+def oidc() -> OidcState:
+    """The OP of the app handling the current request."""
+    return OIDC.current()
 
 
 def client_name(client) -> str:
@@ -34,7 +70,7 @@ def client_name(client) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from idp.app import config_of, read_or_create_secret
+    from core.app import config_of, read_or_create_secret
     from idp.oidc import authorize, discovery, end_session, endpoints, registration
     from idp.oidc.introspection import Introspection, Revocation
     from idp.oidc.provider import Provider
@@ -48,7 +84,7 @@ def init_app(app: Flask) -> None:
     server = build_server(app, provider)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
-    app.extensions[EXTENSION] = OidcState(provider, server)
+    OIDC.put(app, OidcState(provider, server))
     app.register_blueprint(authorize.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(discovery.bp)

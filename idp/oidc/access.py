@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt
-from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from core.db import db, utcnow
 from federation.models import Person
-from idp.db import db, utcnow
+from idp.oidc import oidc
 from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily
 from idp.oidc.tokens import digest
 from keys.app import key_store
@@ -94,7 +94,7 @@ def _published_key(kid) -> jwt.PyJWK | None:
 def read_access_token(token: str, provider, audience: str | None = None) -> AccessGrant:
     """A live access token: signature and claims valid, neither it nor its family revoked."""
     claims = decode_access_token(token, provider.issuer, audience)
-    clients = current_app.extensions["digione.oidc"].server.clients  # idp.oidc.client_cache
+    clients = oidc().server.clients  # idp.oidc.client_cache
     if clients.get(db.session, claims["client_id"]) is None:
         raise AccessTokenError("the client has been removed")
     found = db.session.execute(RECORD_FAMILY_PERSON, {"jti": claims["jti"]}).one_or_none()

@@ -15,7 +15,6 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import (
     Blueprint,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -26,11 +25,12 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from idp.db import db, utcnow
+from core.db import db, utcnow
+from core.security import allow_form_targets, auto_post, csrf
+from idp.oidc import oidc
 from idp.oidc.models import Approval
 from idp.oidc.tokens import Authentication
 from idp.pages.context import config, signed_in
-from idp.security import allow_form_targets, auto_post, csrf
 
 bp = Blueprint("oidc_authorize", __name__, url_prefix="/oidc")
 csrf.exempt(bp)  # a client's POSTed authorization request is cross-site by design
@@ -45,11 +45,11 @@ class AuthorizeError(Exception):
 
 
 def _server():
-    return current_app.extensions["digione.oidc"].server
+    return oidc().server
 
 
 def _provider():
-    return current_app.extensions["digione.oidc"].provider
+    return oidc().provider
 
 
 def _finish(redirect_uri: str, params: dict, mode: str | None):

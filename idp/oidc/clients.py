@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.db import utcnow
+from core.db import utcnow
 from idp.oidc.client_metadata import (
     ADMIN_ONLY_GRANTS,
     ADMIN_ONLY_SCOPES,

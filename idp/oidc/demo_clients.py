@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from idp.db import utcnow
+from core.db import utcnow
 from idp.oidc import clients
 from idp.oidc.models import Client
 

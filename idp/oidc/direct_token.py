@@ -88,10 +88,10 @@ class DirectToken:
         app's extensions, all made when the app was built; the keys' store is made on first
         use, and where it cannot be, the full path says why)."""
         if self._parts is None:
-            from idp.oidc import EXTENSION
-            from keys.app import EXTENSION as KEYS
+            from idp.oidc import OIDC
+            from keys.app import KEYS
 
-            oidc, keys = self.app.extensions[EXTENSION], self.app.extensions[KEYS]
+            oidc, keys = OIDC.of(self.app), KEYS.of(self.app)
             self._parts = (oidc.provider, oidc.server.clients, keys, keys.store().in_memory())
         return self._parts
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
+from idp.oidc import oidc
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from idp.oidc.client_metadata import GRANT_TYPES
 from idp.oidc.grants import AUTH_METHODS
@@ -56,7 +57,7 @@ def metadata(issuer: str, registration: bool) -> dict:
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def configuration():
-    state = current_app.extensions["digione.oidc"]
+    state = oidc()
     response = jsonify(metadata(state.provider.issuer, state.provider.settings.registration))
     response.headers["Cache-Control"] = "public, max-age=3600"
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -12,7 +12,6 @@ import jwt
 from authlib.common.urls import add_params_to_uri
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -22,9 +21,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from core.security import allow_form_targets, csrf
+from idp.oidc import oidc
 from idp.oidc.logout import end_everywhere
 from idp.pages.context import config, signed_in
-from idp.security import allow_form_targets, csrf
 from keys.app import key_store
 
 bp = Blueprint("oidc_logout", __name__, url_prefix="/oidc")
@@ -47,7 +47,7 @@ def _hint_claims(hint: str) -> dict | None:
             hint,
             key=key,
             algorithms=[header["alg"]],
-            issuer=current_app.extensions["digione.oidc"].provider.issuer,
+            issuer=oidc().provider.issuer,
             options={"verify_exp": False, "verify_aud": False, "require": ["sub", "aud"]},
         )
     except jwt.PyJWTError:
@@ -77,7 +77,7 @@ def _signed_out(target: str | None, state: str | None):
 @bp.route("/logout", methods=["GET", "POST"])
 def end_session():
     params = request.values
-    oidc = current_app.extensions["digione.oidc"]
+    op = oidc()
     hint = params.get("id_token_hint")
     claims = _hint_claims(hint) if hint else None
     if hint and claims is None:
@@ -85,7 +85,7 @@ def end_session():
     client_id = params.get("client_id") or (claims or {}).get("aud")
     if claims and params.get("client_id") and params["client_id"] != claims["aud"]:
         return _page(_("The service's client_id does not match its ID token."))
-    client = oidc.server.query_client(client_id) if isinstance(client_id, str) else None
+    client = op.server.query_client(client_id) if isinstance(client_id, str) else None
     target = params.get("post_logout_redirect_uri")
     if target and (
         client is None or target not in client.client_metadata.get("post_logout_redirect_uris", [])
@@ -97,7 +97,7 @@ def end_session():
     same_person = (
         claims is not None
         and client is not None
-        and claims["sub"] == oidc.provider.minter().subject(current.person, client)
+        and claims["sub"] == op.provider.minter().subject(current.person, client)
     )
     if same_person:
         end_everywhere(current)
@@ -116,9 +116,7 @@ def end_session():
 def confirm():
     csrf.protect()
     target, state = request.form.get("target") or None, request.form.get("state") or None
-    client = current_app.extensions["digione.oidc"].server.query_client(
-        request.form.get("client_id", "")
-    )
+    client = oidc().server.query_client(request.form.get("client_id", ""))
     if target and (
         client is None or target not in client.client_metadata.get("post_logout_redirect_uris", [])
     ):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from idp.db import commit_begun, db
+from core.db import commit_begun, db
+from core.security import csrf
+from idp.oidc import oidc
 from idp.oidc.access import AccessTokenError, read_access_token
 from idp.oidc.claims import claims_for
-from idp.security import csrf
 
 bp = Blueprint("oidc_api", __name__, url_prefix="/oidc")
 csrf.exempt(bp)
@@ -23,7 +24,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _state():
-    return current_app.extensions["digione.oidc"]
+    return oidc()
 
 
 @bp.post("/token")

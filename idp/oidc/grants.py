@@ -15,8 +15,8 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import bindparam, exists, insert, select, update
 
+from core.db import Prebuilt, Write, utcnow
 from federation.models import Person
-from idp.db import Prebuilt, Write, utcnow
 from idp.oidc.models import AuthorizationCode, RefreshToken, TokenFamily, new_id
 from idp.oidc.tokens import Authentication, digest
 

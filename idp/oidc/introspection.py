@@ -5,9 +5,10 @@ A client may introspect and revoke the tokens issued to it; a resource server re
 ``resources`` or its client_id. Revoking a refresh token revokes its whole family, access
 tokens included; revoking an access token revokes that token (RFC 7009 section 2.1).
 
-A consent-bound token (RFC 8693, consent.exchange: it carries ``consent_id``) is active only
-while its consent record is (consent.records.view(...).derived.active): after withdrawal,
-expiry or invalidation the answer is ``{"active": false}`` at once (RFC 7662 section 2.2).
+An access token is active only while every check registered on the OP says so
+(idp.oidc.OidcState.register_token_check): consent registers one, so that a consent-bound token
+(RFC 8693: it carries ``consent_id``) is ``{"active": false}`` at once after the consent's
+withdrawal, expiry or invalidation (RFC 7662 section 2.2).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from datetime import UTC, datetime
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import current_app
 
-from idp.db import db, utcnow
+from core.db import db, utcnow
+from idp.oidc import oidc
 from idp.oidc.access import AccessGrant, AccessTokenError, read_access_token, read_refresh_token
 from idp.oidc.grants import AUTH_METHODS, revoke_family
 from idp.oidc.models import AccessTokenRecord, RefreshToken
@@ -52,23 +53,9 @@ class TokenRef:
         return False
 
 
-def consent_active(claims: dict) -> bool:
-    """Whether the consent record a consent-bound token names is active now (True for tokens
-    that name none)."""
-    from consent import records
-    from consent.models import ConsentRecord
-
-    consent_id = claims.get("consent_id")
-    if consent_id is None:
-        return True
-    if not isinstance(consent_id, str) or len(consent_id) > 36:
-        return False
-    record = db.session.get(ConsentRecord, consent_id)
-    return record is not None and records.view(db.session, record).derived.active
-
-
 def find_token(token: str, hint: str | None) -> TokenRef | None:
-    provider = current_app.extensions["digione.oidc"].provider
+    state = oidc()
+    provider = state.provider
     order = (
         ["refresh_token", "access_token"]
         if hint == "refresh_token"
@@ -83,7 +70,7 @@ def find_token(token: str, hint: str | None) -> TokenRef | None:
                 grant = read_access_token(token, provider)
             except AccessTokenError:
                 continue
-            if not consent_active(grant.claims):
+            if not state.token_live(grant.claims):
                 return None
             return TokenRef(kind, grant.client_id, access=grant)
         row = read_refresh_token(token)

@@ -15,10 +15,10 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import current_app
 from sqlalchemy import select, update
 
-from idp.db import db, utcnow
+from core.db import db, utcnow
+from idp.oidc import oidc
 from idp.oidc.models import Client, SessionClient, TokenFamily
 from idp.sso.models import SsoSession
 
@@ -37,7 +37,7 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 def logout_token(client: Client, person_id: str, sid: str) -> str:
     """The logout token (Back-Channel Logout 1.0 section 2.4) for one client."""
-    state = current_app.extensions["digione.oidc"]
+    state = oidc()
     minter = state.provider.minter()
     from federation.models import Person
 

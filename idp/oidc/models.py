@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6749.models import ClientMixin
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from idp.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 
 def new_id() -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import Prebuilt, Write, insert_or_skip, insert_together
 from federation.models import Person
-from idp.db import Prebuilt, Write, insert_or_skip, insert_together
 from idp.oidc.models import Client, PairwiseSubject
 from idp.oidc.subject import sector_of, subject_for
 
@@ -37,7 +37,7 @@ def remember(session: Session, person_id: str, client: Client, secret: bytes) ->
 
 
 def remembering(session: Session, person_id: str, client: Client, secret: bytes) -> Write | None:
-    """remember's prebuilt INSERT and values, to run with another (idp.db.insert_together);
+    """remember's prebuilt INSERT and values, to run with another (core.db.insert_together);
     None where the client sees the public ``sub``."""
     values = _values(person_id, client, secret)
     if values is None:

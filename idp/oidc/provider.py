@@ -10,19 +10,19 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import insert
 
-from idp.db import Prebuilt, db, insert_or_skip, insert_together, utcnow
+from core.db import Prebuilt, db, insert_or_skip, insert_together, utcnow
+from core.settings import Config
 from idp.oidc.claims import claims_for
 from idp.oidc.models import AuthorizationCode, Client, SessionClient, TokenFamily
 from idp.oidc.pairwise import remembering
 from idp.oidc.tokens import Authentication, TokenMinter, digest
-from idp.settings import Config
 from keys.app import key_store
 from keys.store import KeyStore
 
 OIDC_ONLY = frozenset({"openid", "offline_access", "profile", "email"})
 # An authorization's rows, prebuilt with their own parameter names: the code, and the client
 # in the SSO session (for back-channel logout; once per session and client). With the sub the
-# client is given (idp.oidc.pairwise), one round trip on PostgreSQL (idp.db.insert_together).
+# client is given (idp.oidc.pairwise), one round trip on PostgreSQL (core.db.insert_together).
 CODE_COLUMNS = ("code_hash", "client_id", "person_id", "sid", "redirect_uri", "scope", "nonce",
                 "code_challenge", "code_challenge_method", "claims_request", "claims_locales",
                 "auth_time", "acr", "amr", "created_at", "expires_at")  # fmt: skip

@@ -13,11 +13,11 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from idp.app import config_of
-from idp.db import db
+from core.app import config_of
+from core.db import db
+from core.security import csrf
 from idp.oidc import clients
 from idp.oidc.models import Client
-from idp.security import csrf
 
 bp = Blueprint("oidc_registration", __name__, url_prefix="/oidc/register")
 csrf.exempt(bp)  # a JSON API authenticated by Bearer tokens, not by a cookie

@@ -1,6 +1,7 @@
-"""Authlib's authorization server wired to DigiOne: clients from the database, our grants (incl.
-RFC 8693 token exchange for consent-bound tokens, consent.exchange), client authentication incl.
-private_key_jwt with replay protection (RFC 7523 section 3)."""
+"""Authlib's authorization server wired to DigiOne: clients from the database, our grants
+(packages built on the OP add theirs through idp.oidc.OidcState.register_grant: consent's RFC
+8693 token exchange), client authentication incl. private_key_jwt with replay protection (RFC
+7523 section 3)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consent.exchange import TokenExchangeGrant
-from idp.db import db
+from core.db import db
 from idp.oidc.client_cache import ClientCache
 from idp.oidc.grants import ClientCredentialsGrant, CodeGrant, RefreshGrant, S256Only
 from idp.oidc.models import Client, UsedAssertion
@@ -182,6 +182,5 @@ def build_server(app: Flask, provider: Provider) -> DigiOneServer:
     server.register_grant(CodeGrant, [S256Only(required=True)])
     server.register_grant(RefreshGrant)
     server.register_grant(ClientCredentialsGrant)
-    server.register_grant(TokenExchangeGrant)
     server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(provider))
     return server

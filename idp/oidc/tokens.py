@@ -13,17 +13,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from core.db import Prebuilt, Write, insert_together, utcnow
+from core.settings.schema import OidcSettings
 from federation.models import Person
-from idp.db import Prebuilt, Write, insert_together, utcnow
 from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
 from idp.oidc.subject import subject_for
-from idp.settings.schema import OidcSettings
 from keys.store import KeyStore
 from keys.thumbprint import b64url
 
 ALG_USE = {"RS256": "rs256", "ES256": "es256"}
 # Prebuilt, with their own parameter names: a grant's rows go in together (one round trip on
-# PostgreSQL, idp.db.insert_together) when the response is complete (TokenMinter.together).
+# PostgreSQL, core.db.insert_together) when the response is complete (TokenMinter.together).
 INSERT_ACCESS = Prebuilt(
     insert(AccessTokenRecord), "access", ("jti", "family_id", "client_id", "expires_at")
 )

@@ -8,8 +8,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.db import db
 from federation.models import Guardianship, Person
-from idp.db import db
 from idp.oidc.logout import end_everywhere
 from idp.pages import bp
 from idp.pages.approvals import approvals_of

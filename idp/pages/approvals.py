@@ -6,7 +6,7 @@ from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
-from idp.db import db
+from core.db import db
 from idp.oidc.models import Approval, Client
 from idp.pages import bp
 from idp.pages.context import signed_in

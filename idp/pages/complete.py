@@ -8,9 +8,9 @@ import logging
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from core.db import db
 from federation.accounts import provision_once_more
 from federation.profile import Identity
-from idp.db import db
 from idp.pages.context import config
 from idp.sso import session as sso
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_babel import get_locale
 
-from idp.app import config_of
-from idp.db import db
-from idp.settings import Config
-from idp.settings.schema import CitySettings
+from core.app import config_of
+from core.db import db
+from core.settings import Config
+from core.settings.schema import CitySettings
 from idp.sso import session as sso
 from idp.sso.models import SsoSession
 

@@ -12,6 +12,8 @@ from flask import (
     request,
 )
 
+from core.db import db
+from core.security import allow_form_targets, safe_next
 from federation.connector import (
     AccountLocked,
     DirectoryUnavailable,
@@ -19,14 +21,12 @@ from federation.connector import (
     RedirectConnector,
     connector_for,
 )
-from idp.db import db
 from idp.login.throttle import Throttle
 from idp.oidc.authorize import client_redirect_for
 from idp.pages import bp
 from idp.pages.complete import ACR_PASSWORD, complete_sign_in
 from idp.pages.context import city_name, config, signed_in
 from idp.pages.upstream import begin_upstream
-from idp.security import allow_form_targets, safe_next
 
 log = logging.getLogger("digione.signin")
 

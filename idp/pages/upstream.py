@@ -28,6 +28,8 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import delete
 
+from core.db import db, utcnow
+from core.security import auto_post, csrf
 from federation.connector import (
     DirectoryUnavailable,
     MetadataConnector,
@@ -36,12 +38,10 @@ from federation.connector import (
     connector_for,
 )
 from federation.profile import identity_from_dict, identity_to_dict
-from idp.db import db, utcnow
 from idp.login.models import UpstreamLogin
 from idp.pages import bp
 from idp.pages.complete import ACR_FEDERATED, complete_sign_in
 from idp.pages.context import config
-from idp.security import auto_post, csrf
 
 log = logging.getLogger("digione.upstream")
 LIFETIME = timedelta(minutes=10)

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.db import Base, UTCDateTime, utcnow
 from federation.models import CityIdentity, Person
-from idp.db import Base, UTCDateTime, utcnow
 
 
 class SsoSession(Base):

@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
+from core.settings.schema import SessionSettings
 from federation.models import CityIdentity
-from idp.db import utcnow
-from idp.settings.schema import SessionSettings
 from idp.sso.models import SsoSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # write last_seen_at at most this often

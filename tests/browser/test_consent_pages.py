@@ -55,7 +55,7 @@ TEXTS = {
 def ask(app, purpose_id: str, username: str, client_id: str, answers=()) -> str:
     """A request for the demo pupil, answered by ``answers`` ((username, kind) pairs)."""
     from consent import purposes, records
-    from idp.db import db
+    from core.db import db
     from tests.consent.conftest import person
 
     with app.app_context():

@@ -42,8 +42,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.mark.parametrize("locale", ["fi", "sv"])
 @pytest.mark.parametrize("slug", CITIES)
 def test_pupil1_signs_in_with_chromium(browser, live_server, seeded, slug, locale):
+    from core.db import db
     from federation.embedded.models import EmbeddedAccount
-    from idp.db import db
 
     with seeded.app_context():
         pupil = db.session.query(EmbeddedAccount).filter_by(city=slug, username="pupil1").one()

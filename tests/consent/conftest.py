@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from idp.db import db
+from core.db import db
+from idp.oidc import OIDC
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
 READING = "demo-reading-class"  # all guardians decide
@@ -51,7 +52,7 @@ def known_sub(app: Flask, person_id: str, client_id: str) -> str:
     from idp.oidc.pairwise import remember
     from idp.oidc.subject import subject_for
 
-    secret = app.extensions["digione.oidc"].provider.pairwise_secret
+    secret = OIDC.of(app).provider.pairwise_secret
     with app.app_context():
         client = db.session.get(Client, client_id)
         remember(db.session, person_id, client, secret)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from consent import purposes, records
 from consent.history import record_to_dict
 from consent.models import AuditEntry, ConsentRecord
-from idp.db import db
+from core.db import db
+from idp.oidc import OIDC
 from tests.consent.conftest import DEMO, READING, person
 from tests.oidc.helpers import register, tokens
 
@@ -92,7 +93,7 @@ def test_a_removed_clients_token_is_invalid(consent_app, api):
         from idp.oidc.access import decode_access_token
         from idp.oidc.models import AccessTokenRecord, Client
 
-        issuer = consent_app.extensions["digione.oidc"].provider.issuer
+        issuer = OIDC.of(consent_app).provider.issuer
         claims = decode_access_token(token, issuer)
         client = db.session.get(Client, claims["client_id"])
         db.session.delete(client)  # a removed client's tokens stop working

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from consent.models import AuditEntry
-from idp.db import db
+from core.db import db
 from idp.oidc import clients
 from tests.consent.conftest import ASSESSMENTS, READING, person, public_client
 from tests.consent.test_exchange import (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from consent import purposes, records
 from consent.audit import cli_actor
 from consent.models import AuditEntry
-from idp.db import db
+from core.db import db
 from tests.consent.conftest import READING, person
 
 REDIRECT = "https://oppimo.espoo.fi/callback"

@@ -19,7 +19,7 @@ from flask import Flask
 from consent import purposes, records
 from consent.models import ConsentRecord
 from consent.records import ConsentError
-from idp.db import db
+from core.db import db
 from tests.consent.conftest import READING, person
 from tests.consent.test_exchange import ask, exchange, public_task_purpose, sub_of
 from tests.oidc.test_concurrency import race

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from consent import history, purposes, records
 from consent.history import EXPORT_FIELDS, record_to_dict
 from consent.models import AuditEntry, ConsentEvent, ConsentRecord
+from core.db import db, utcnow
 from federation.models import Person
-from idp.db import db, utcnow
 from tests.consent.conftest import ASSESSMENTS, READING, person
 
 

@@ -14,8 +14,8 @@ from werkzeug.datastructures import MultiDict
 from consent import purposes, records
 from consent.exchange import ACCESS_TOKEN_TYPE, PAIRWISE_SUB
 from consent.models import AuditEntry, ConsentRecord
-from idp.db import db
-from idp.oidc import clients
+from core.db import db
+from idp.oidc import OIDC, clients
 from idp.oidc.client_metadata import TOKEN_EXCHANGE
 from idp.oidc.models import Client
 from idp.oidc.pairwise import person_for
@@ -140,7 +140,7 @@ def test_exchange_while_the_consent_lasts(consent_app):
     with app.app_context():
         pupil1 = person("espoo", "pupil1")
         school = db.session.get(Client, SOURCE)
-        secret = app.extensions["digione.oidc"].provider.pairwise_secret
+        secret = OIDC.of(app).provider.pairwise_secret
         source_sub = subject_for(pupil1.id, school.client_metadata, SOURCE, secret)
         learner_id = pupil1.learner_id
     claims = verify(app.test_client(), body["access_token"], audience=RESOURCE)
@@ -160,7 +160,7 @@ def test_exchange_while_the_consent_lasts(consent_app):
     assert claims["consent_id"] == record_id
     assert (claims["purpose"], claims["purpose_version"]) == (READING, 1)
     assert claims["exp"] - claims["iat"] <= 300
-    assert claims["iss"] == app.extensions["digione.oidc"].provider.issuer
+    assert claims["iss"] == OIDC.of(app).provider.issuer
     import jwt
 
     assert jwt.get_unverified_header(body["access_token"])["typ"] == "at+jwt"

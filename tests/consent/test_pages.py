@@ -11,7 +11,7 @@ import pytest
 
 from consent import purposes, records
 from consent.models import ConsentEvent
-from idp.db import db
+from core.db import db
 from tests.conftest import sign_in
 from tests.consent.conftest import ASSESSMENTS, READING, person
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from consent import purposes, records
 from consent.models import AuditEntry, Purpose
-from idp.db import db
+from core.db import db
 from tests.conftest import cli_runner
 from tests.consent.conftest import DEMO, READING, person
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jwt
 
 from consent import purposes, receipt, records
-from idp.db import db
+from core.db import db
 from tests.consent.conftest import READING, person
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from consent import purposes, records
 from consent.models import AuditEntry, ConsentEvent, ConsentRecord
 from consent.records import ConsentError
+from core.db import db, utcnow
 from federation.models import Guardianship
-from idp.db import db, utcnow
 from tests.consent.conftest import ASSESSMENTS, READING, person
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from idp.db import db
+from core.db import db
+from idp.config import load_config
 from idp.oidc import clients
 from idp.oidc.demo_clients import DemoClientError, seed_demo_clients
 from idp.oidc.subject import subject_for
-from idp.settings import load_config
 
 FOLDER = Path(__file__).resolve().parents[2] / "config" / "demo" / "clients"
 SECRETS = {

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
+from core.db import db
 from federation.accounts import provision
 from federation.models import CityIdentity, Guardianship, Person, RoleAssignment
 from federation.profile import Identity, RoleClaim
-from idp.db import db
 
 CHILD = Identity(
     city="vantaa",

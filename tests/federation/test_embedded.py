@@ -7,13 +7,13 @@ from datetime import date
 
 from sqlalchemy import select
 
+from core.app import config_of
+from core.db import db
+from core.settings.schema import DemoPerson, PasswordSettings
 from federation.connector import AccountLocked, PasswordConnector, connector_for
 from federation.demo import birthdate_for, seed
 from federation.embedded.models import EmbeddedAccount
 from federation.models import CityIdentity, Guardianship, Person
-from idp.app import config_of
-from idp.db import db
-from idp.settings.schema import DemoPerson, PasswordSettings
 
 
 def _connector(app, slug="espoo", passwords=None):

@@ -112,8 +112,8 @@ def test_throttle_slows_guessing_and_says_how_long(seeded):
 def test_throttle_wait_is_short_and_bounded(seeded):
     from datetime import timedelta
 
-    from idp.app import config_of
-    from idp.db import db, utcnow
+    from core.app import config_of
+    from core.db import db, utcnow
     from idp.login.throttle import Throttle
 
     with seeded.app_context():
@@ -129,8 +129,8 @@ def test_throttle_wait_is_short_and_bounded(seeded):
 
 
 def test_a_success_clears_the_accounts_count(seeded):
-    from idp.app import config_of
-    from idp.db import db
+    from core.app import config_of
+    from core.db import db
     from idp.login.models import LoginFailures
     from idp.login.throttle import Throttle
 

@@ -1,4 +1,4 @@
-"""Pooled PostgreSQL connections (idp.db.ping_when_idle): one that lay idle is tested before use
+"""Pooled PostgreSQL connections (core.db.ping_when_idle): one that lay idle is tested before use
 and replaced when the server has dropped it; a busy connection is used without a test."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from idp.db import ping_when_idle
+from core.db import ping_when_idle
 from idp.migrate import scratch_database
 from tests.conftest import PG_URL, require
 

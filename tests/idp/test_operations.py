@@ -8,10 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
+from core.db import db
 from idp import create_app
 from idp.app import build_app, config_of
 from idp.cli import main
-from idp.db import db
 from idp.migrate import current, head
 from idp.models import metadata
 

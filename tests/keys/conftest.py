@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from idp.settings.schema import KeysSettings
+from core.settings.schema import KeysSettings
 from keys.models import SigningKey
 from keys.store import KeyStore
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 
 import keys.app as keys_app
+from core.db import db, utcnow
 from idp import create_app
-from idp.db import db, utcnow
 from keys.app import key_store, keys_ready
 from keys.models import ACTIVE, RETIRED, SigningKey
 

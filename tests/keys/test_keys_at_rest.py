@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from idp.db import db
+from core.db import db
 from keys.app import key_store
 from keys.envelope import UnsealError, unseal
 from keys.lifecycle import sealing_aad

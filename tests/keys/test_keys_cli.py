@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from idp.db import utcnow
+from core.db import utcnow
 from keys.models import ACTIVE, RETIRED, SigningKey
 
 

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from idp.settings.schema import MasterSettings, ServerSettings, Settings
+from core.settings.schema import MasterSettings, ServerSettings, Settings
 from keys.envelope import (
     MasterKeyError,
     UnsealError,

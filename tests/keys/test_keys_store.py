@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from idp.db import utcnow
-from idp.settings.schema import KeysSettings
+from core.db import utcnow
+from core.settings.schema import KeysSettings
 from keys.envelope import UnsealError
 from keys.material import ALL_USES
 from keys.models import ACTIVE, NEXT, RETIRED, SigningKey

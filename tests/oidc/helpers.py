@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from flask import Flask
 
-from idp.db import db
+from core.db import db
 from idp.oidc import clients
 from tests.conftest import sign_in
 

@@ -3,7 +3,7 @@ once, as if every request read the client anew; one made elsewhere within the ca
 
 from __future__ import annotations
 
-from idp.db import db
+from core.db import db
 from idp.oidc import clients
 from idp.oidc.models import Client
 from tests.oidc.helpers import RP, register
@@ -54,7 +54,7 @@ def test_a_change_made_elsewhere_acts_within_the_cache_time(app):
     the cached client is used until client_cache_seconds have passed, then checked."""
     from sqlalchemy import update
 
-    from idp.db import utcnow
+    from core.db import utcnow
     from idp.oidc.client_cache import ClientCache
 
     clock = [100.0]

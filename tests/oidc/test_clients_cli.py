@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from idp.db import db
+from core.db import db
 from idp.oidc import clients
 from idp.oidc.models import Client, InitialAccessToken
 

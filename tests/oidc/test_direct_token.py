@@ -10,10 +10,12 @@ import jwt
 import pytest
 from sqlalchemy import update
 
-from idp.db import db, utcnow
+from core.db import db, utcnow
+from idp.oidc import OIDC
 from idp.oidc.clients import hash_secret
 from idp.oidc.direct_token import DirectToken, basic_credentials, plain_form
 from idp.oidc.models import Client
+from keys.app import KEYS
 from tests.oidc.helpers import RP, register, verify
 
 API = "https://api.example/school"
@@ -91,7 +93,7 @@ def test_direct_path_answers_as_the_full_path_does(seeded, full_path, monkeypatc
         k: v for k, v in full.json.items() if k != "access_token"
     }
     client = seeded.test_client()
-    audience = data.get("resource", seeded.extensions["digione.oidc"].provider.issuer)
+    audience = data.get("resource", OIDC.of(seeded).provider.issuer)
     claims = [verify(client, r.json["access_token"], audience=audience) for r in (direct, full)]
     assert _without_jti_and_times(claims[0]) == _without_jti_and_times(claims[1])
     assert claims[0]["jti"] != claims[1]["jti"]
@@ -179,7 +181,7 @@ def test_a_client_not_allowed_the_grant_goes_the_full_way(seeded, full_path):
 def test_key_upkeep_due_or_a_key_not_in_memory_goes_the_full_way(seeded, full_path):
     service = _service(seeded)
     _warm(seeded, service, full_path)
-    keys = seeded.extensions["digione.keys"]
+    keys = KEYS.of(seeded)
     keys._next_check = 0.0  # upkeep due
     assert _post(seeded, GRANT, service.basic()).status_code == 200
     assert full_path == [1]
@@ -195,7 +197,7 @@ def test_a_secret_changed_elsewhere_is_checked_once_the_copy_is_old(seeded, full
     after that the full path checks the row, and the old secret no longer works."""
     service = _service(seeded)
     _warm(seeded, service, full_path)
-    clients = seeded.extensions["digione.oidc"].server.clients
+    clients = OIDC.of(seeded).server.clients
     with seeded.app_context():  # as the CLI in another process would: no cache is told
         db.session.connection().execute(
             update(Client)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from idp.db import db
+from core.db import db
 from idp.oidc import clients
 from tests.oidc.forge import ISSUER, now, parts
 from tests.oidc.helpers import (

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from idp.app import DIGIONE, config_of
-from idp.db import db, utcnow
+from core.app import DIGIONE, config_of
+from core.db import db, utcnow
 from idp.oidc import clients
 from idp.oidc.models import Client, InitialAccessToken
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from idp.db import db, utcnow
+from core.db import db, utcnow
 from idp.oidc.models import AuthorizationCode
 from tests.oidc.helpers import exchange, get_code, register, signed_in_browser, tokens, verify
 

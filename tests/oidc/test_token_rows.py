@@ -1,5 +1,5 @@
 """How a grant's rows are written (issue 6): a token family with its access and refresh token
-rows in one statement on PostgreSQL (idp.db.insert_together; a row may refer to one written
+rows in one statement on PostgreSQL (core.db.insert_together; a row may refer to one written
 with it), one by one in order elsewhere; nothing when the response fails half-way; and at once
 when a token is minted outside a grant (TokenMinter.together not entered)."""
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from core.db import db, insert_together, utcnow
 from federation.models import Person
-from idp.db import db, insert_together, utcnow
-from idp.oidc import clients
+from idp.oidc import OIDC, clients
 from idp.oidc.grants import INSERT_FAMILY
 from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily, new_id
 from idp.oidc.tokens import digest
@@ -33,7 +33,7 @@ def parts(seeded):
     with seeded.app_context():
         person = db.session.scalar(select(Person).limit(1))
         client = clients.get(db.session, rp.client_id)
-        yield seeded.extensions["digione.oidc"].provider, client, person
+        yield OIDC.of(seeded).provider, client, person
 
 
 def test_a_family_and_its_tokens_together(parts):

@@ -10,8 +10,8 @@ import jwt
 import pytest
 from sqlalchemy import update
 
+from core.db import db
 from federation.embedded.models import EmbeddedAccount
-from idp.db import db
 from tests.oidc.helpers import register, tokens, verify
 
 

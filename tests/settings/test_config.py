@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.settings.loader import DEFAULT_FOLDER
 from idp.cli import main
-from idp.settings import ConfigError, load_config
-from idp.settings.loader import DEFAULT_FOLDER
+from idp.config import ConfigError, load_config
 
 GOOD_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="  # 32 bytes, base64
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from idp.settings import load_config
-from idp.settings.loader import DEFAULT_FOLDER
+from core.settings.loader import DEFAULT_FOLDER
+from idp.config import load_config
 
 EXAMPLES = sorted(
     p for p in (DEFAULT_FOLDER / "examples").glob("*") if (p / "defaults.toml").exists()

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 20:12:29.135638
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db
+import core.db
 
 revision = "0001"
 down_revision = None
@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("children", sa.JSON(), nullable=False),
         sa.Column("permissions", sa.JSON(), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_embedded_accounts")),
     )
     with op.batch_alter_table("embedded_accounts", schema=None) as batch_op:
@@ -48,8 +48,8 @@ def upgrade() -> None:
         "login_failures",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("first_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
     )
     op.create_table(
@@ -62,8 +62,8 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("locale", sa.String(length=5), nullable=False),
         sa.Column("protected", sa.Boolean(), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
         sa.UniqueConstraint("learner_id", name=op.f("uq_people_learner_id")),
     )
@@ -90,9 +90,9 @@ def upgrade() -> None:
         sa.Column("public_jwk", sa.JSON(), nullable=False),
         sa.Column("sealed_private_key", sa.LargeBinary(), nullable=False),
         sa.Column("certificate_pem", sa.Text(), nullable=True),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("activated_at", idp.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("retired_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("activated_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retired_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_keys")),
         sa.UniqueConstraint("kid", name=op.f("uq_signing_keys_kid")),
     )
@@ -120,8 +120,8 @@ def upgrade() -> None:
         sa.Column("municipality_code", sa.String(length=3), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("permissions", sa.JSON(), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -143,8 +143,8 @@ def upgrade() -> None:
         sa.Column("child_id", sa.String(length=36), nullable=False),
         sa.Column("city", sa.String(length=32), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("started_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["child_id"],
             ["people.id"],
@@ -202,11 +202,11 @@ def upgrade() -> None:
         sa.Column("person_id", sa.String(length=36), nullable=False),
         sa.Column("identity_id", sa.String(length=36), nullable=False),
         sa.Column("city", sa.String(length=32), nullable=False),
-        sa.Column("auth_time", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("auth_time", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acr", sa.String(length=64), nullable=False),
         sa.Column("amr", sa.JSON(), nullable=False),
-        sa.Column("last_seen_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["identity_id"],
             ["city_identities.id"],

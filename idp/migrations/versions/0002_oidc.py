@@ -8,7 +8,7 @@ Create Date: 2026-11-26 20:39:34.688295
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db
+import core.db
 
 revision = "0002"
 down_revision = "0001"
@@ -24,23 +24,23 @@ def upgrade() -> None:
         sa.Column("client_secret_hash", sa.String(length=64), nullable=True),
         sa.Column("client_metadata", sa.JSON(), nullable=False),
         sa.Column("registration_access_token_hash", sa.String(length=64), nullable=True),
-        sa.Column("client_id_issued_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("client_id_issued_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("client_id", name=op.f("pk_oauth_clients")),
     )
     op.create_table(
         "oauth_initial_access_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("note", sa.String(length=200), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_oauth_initial_access_tokens")),
     )
     op.create_table(
         "oauth_used_assertions",
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("jti", sa.String(length=255), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("client_id", "jti", name=op.f("pk_oauth_used_assertions")),
     )
     with op.batch_alter_table("oauth_used_assertions", schema=None) as batch_op:
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.String(length=36), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
-        sa.Column("granted_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("granted_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["oauth_clients.client_id"],
@@ -87,12 +87,12 @@ def upgrade() -> None:
         sa.Column("code_challenge_method", sa.String(length=8), nullable=False),
         sa.Column("claims_request", sa.JSON(), nullable=True),
         sa.Column("claims_locales", sa.String(length=64), nullable=True),
-        sa.Column("auth_time", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("auth_time", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acr", sa.String(length=64), nullable=True),
         sa.Column("amr", sa.JSON(), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("family_id", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
@@ -120,11 +120,11 @@ def upgrade() -> None:
         sa.Column("sid", sa.String(length=64), nullable=True),
         sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("claims_request", sa.JSON(), nullable=True),
-        sa.Column("auth_time", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("auth_time", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("acr", sa.String(length=64), nullable=True),
         sa.Column("amr", sa.JSON(), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
@@ -154,7 +154,7 @@ def upgrade() -> None:
         sa.Column("sid", sa.String(length=64), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["oauth_clients.client_id"],
@@ -174,8 +174,8 @@ def upgrade() -> None:
         sa.Column("jti", sa.String(length=64), nullable=False),
         sa.Column("family_id", sa.String(length=36), nullable=True),
         sa.Column("client_id", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["family_id"],
             ["oauth_token_families.id"],
@@ -196,9 +196,9 @@ def upgrade() -> None:
         "oauth_refresh_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("family_id", sa.String(length=36), nullable=False),
-        sa.Column("issued_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("issued_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["family_id"],
             ["oauth_token_families.id"],

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 21:01:30.302594
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db
+import core.db
 
 revision = "0003"
 down_revision = "0002"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("connector_state", sa.JSON(), nullable=False),
         sa.Column("next_url", sa.Text(), nullable=True),
         sa.Column("identity", sa.JSON(), nullable=True),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("handle", name=op.f("pk_upstream_logins")),
     )
     with op.batch_alter_table("upstream_logins", schema=None) as batch_op:

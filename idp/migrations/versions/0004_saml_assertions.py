@@ -8,7 +8,7 @@ Create Date: 2026-11-27 10:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db
+import core.db
 
 revision = "0004"
 down_revision = "0003"
@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "saml_seen_assertions",
         sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saml_seen_assertions")),
     )
     with op.batch_alter_table("saml_seen_assertions", schema=None) as batch_op:

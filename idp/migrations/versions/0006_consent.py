@@ -8,7 +8,7 @@ Create Date: 2026-11-26 23:27:32.078332
 import sqlalchemy as sa
 from alembic import op
 
-import idp.db
+import core.db
 from consent import schema
 
 revision = "0006"
@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_type", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=48), nullable=False),
@@ -58,9 +58,9 @@ def upgrade() -> None:
         sa.Column("requires_reconsent", sa.Boolean(), nullable=False),
         sa.Column("notice_url", sa.Text(), nullable=True),
         sa.Column("notice_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
-        sa.Column("withdrawn_at", idp.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["recipient_client_id"],
             ["oauth_clients.client_id"],
@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("child_id", sa.String(length=36), nullable=False),
         sa.Column("city", sa.String(length=32), nullable=False),
         sa.Column("requested_by", sa.String(length=64), nullable=True),
-        sa.Column("created_at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["child_id"],
             ["people.id"],
@@ -123,7 +123,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("record_id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("at", idp.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_type", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.String(length=64), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.app import config_of
+from core.db import db
 from federation.connector import AccountLocked, DirectoryUnavailable, connector_for
 from federation.ldap.connector import LdapDirectory
-from idp.app import config_of
-from idp.db import db
-from idp.settings.schema import CitySettings
+from idp.config import CitySettings
 from tests.federation.ldap.trees import (
     CITIES,
     MOVER_LEARNER_ID,

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 
 from idp.app import build_app, config_of
-from idp.settings.schema import CitySettings
+from idp.config import CitySettings
 from tests.conftest import require, sign_in
 from tests.federation.ldap import slapd as slapd_module
 from tests.federation.ldap.trees import CITIES, PASSWORD, directory_settings, tree
@@ -55,8 +55,8 @@ def test_directory_down_mid_test_gives_a_readable_page_and_others_work(app, tmp_
     assert down.status_code == 503
     assert "ei juuri nyt saada yhteyttä" in down.get_data(as_text=True)
     assert any(getattr(r, "event", {}).get("city") == "oulu" for r in caplog.records)
+    from core.db import db
     from federation.demo import seed
-    from idp.db import db
 
     with ldap_app.app_context():
         seed(db.session, config_of(ldap_app))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from idp.settings.schema import CitySettings
+from idp.config import CitySettings
 
 BROKER = "http://127.0.0.1:5000"  # server.issuer in config/defaults.toml
 SECRET_ENV = "OIDC_TEST_CLIENT_SECRET"

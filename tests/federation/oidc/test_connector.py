@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from core.settings.schema import Settings
 from federation.connector import DirectoryUnavailable, UpstreamRejected
 from federation.oidc import discovery
 from federation.oidc.connector import OidcDirectory
-from idp.settings.schema import Settings
 from tests.federation.oidc.cities import (
     EXT,
     SECRET_ENV,
@@ -322,7 +322,7 @@ def test_a_discovery_url_of_its_own(fake):
 
 def test_the_example_configuration(fake):
     """config/examples/oidc loads, and its maps read Google's and Entra ID's claims."""
-    from idp.settings.loader import load_config
+    from idp.config import load_config
     from tests.federation.oidc.peer import ROOT
 
     example = load_config(ROOT / "config" / "examples" / "oidc", environ={})

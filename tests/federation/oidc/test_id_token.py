@@ -14,11 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
+from core.settings.schema import Settings
 from federation.connector import UpstreamRejected
 from federation.oidc import discovery
 from federation.oidc.connector import OidcDirectory
 from federation.oidc.idtoken import half_hash
-from idp.settings.schema import Settings
 from tests.federation.oidc.cities import city, tampere_directory
 from tests.federation.oidc.fake import CALLBACK, CLIENT_ID, Key, compact, hs256
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.db import db
+from core.settings.loader import DEFAULT_FOLDER
 from federation.models import Person
-from idp.db import db
 from idp.login.models import UpstreamLogin
-from idp.settings.loader import DEFAULT_FOLDER
 from idp.sso.models import SsoSession
 from tests.conftest import require
 from tests.federation.saml.peer import (

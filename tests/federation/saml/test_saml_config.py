@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from idp.config import ConfigError, load_config
 from idp.logs import JsonFormatter
-from idp.settings.loader import ConfigError, load_config
 from tests.federation.saml.conftest import (
     CITY,
     IDP_METADATA,

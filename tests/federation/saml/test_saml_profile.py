@@ -173,7 +173,7 @@ def test_replay_into_another_sign_in(app, client, caplog, idp, begin, finish):
     the assertion ID is remembered until it expires."""
     from sqlalchemy import select
 
-    from idp.db import db
+    from core.db import db
     from idp.login.models import UpstreamLogin
 
     first = begin()
@@ -193,9 +193,9 @@ def test_replay_into_another_sign_in(app, client, caplog, idp, begin, finish):
 
 
 def test_replay_memory_forgets_expired_assertions(app):
+    from core.db import db
     from federation.saml.models import SeenAssertion
     from federation.saml.replay import first_use
-    from idp.db import db
 
     now = datetime.now(UTC)
     with app.app_context():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core.db import db
 from federation.models import CityIdentity, RoleAssignment
 from federation.saml.models import SeenAssertion
-from idp.db import db
 from tests.federation.saml.conftest import ACS, CITY, PUPIL, SP_ENTITY, SUBJECT, counts
 from tests.federation.saml.peer import IDP_ENTITY, PERSISTENT, SSO_URL, TRANSIENT
 

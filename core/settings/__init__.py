@@ -1,5 +1,5 @@
 """Configuration: TOML files under config/ plus DIGIONE_* environment overrides."""
 
-from idp.settings.loader import Config, ConfigError, load_config
+from core.settings.loader import Config, ConfigError, load_config
 
 __all__ = ["Config", "ConfigError", "load_config"]

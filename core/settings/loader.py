@@ -2,8 +2,9 @@
 
 Layout of a configuration folder (the repository's ``config/`` is the default)::
 
-    defaults.toml           broker settings (idp.settings.schema.Settings)
-    cities/<slug>.toml      one file per city (CitySettings)
+    defaults.toml           broker settings (core.settings.schema.Settings)
+    cities/<slug>.toml      one file per city (CitySettings; its ``[directory]`` is one of
+                            the connectors' settings types the composition root hands in)
     demo/<slug>.toml        demo people per city (DemoDirectory), used only when demo.enabled
 
 Environment variables ``DIGIONE_<SECTION>_<KEY>`` override defaults.toml. Every problem found is
@@ -14,19 +15,23 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
-from idp.settings.schema import CitySettings, DemoDirectory, Settings
+from core.settings.schema import CitySettings, DemoDirectory, DirectorySettings, Settings
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "config"
 ENV_PREFIX = "DIGIONE_"
 # Variables under the prefix that are not settings.
 ENV_NOT_SETTINGS = ("DIGIONE_CONFIG", "DIGIONE_TEST_")
+# A check of the loaded settings that a package contributes (keys: the master key's form); it
+# returns one line per problem, each starting with the source it is given.
+Check = Callable[[Settings, str], list[str]]
 
 
 class ConfigError(Exception):
@@ -49,6 +54,21 @@ class Config:
     @property
     def production(self) -> bool:
         return self.settings.server.mode == "production"
+
+
+@cache
+def city_model(directories: tuple[type[DirectorySettings], ...]) -> type[CitySettings]:
+    """CitySettings whose ``directory`` is one of ``directories``, told apart by ``type``
+    (a pydantic discriminated union: an unknown type is reported with the known ones)."""
+    if not directories:
+        return CitySettings
+    union = Union[directories]  # noqa: UP007 (a runtime tuple of types)
+    return create_model(
+        "CitySettings",
+        __base__=CitySettings,
+        __module__=CitySettings.__module__,
+        directory=(Annotated[union, Field(discriminator="type")], ...),
+    )
 
 
 def _display(path: Path) -> str:
@@ -157,24 +177,19 @@ def _production_problems(settings: Settings, source: str) -> list[str]:
     return problems
 
 
-def _check_master_key(settings: Settings, source: str) -> list[str]:
-    from keys.envelope import MasterKeyError, decode_master_key
-
-    if not settings.master.key:
-        return []
-    try:
-        decode_master_key(settings.master.key)
-    except MasterKeyError as exc:
-        return [f"{source}: master.key: {exc}"]
-    return []
-
-
 def load_config(
     folder: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    directories: Sequence[type[DirectorySettings]] = (),
+    checks: Sequence[Check] = (),
 ) -> Config:
-    """Read, merge and check a configuration folder; raise ConfigError listing every problem."""
+    """Read, merge and check a configuration folder; raise ConfigError listing every problem.
+
+    ``directories`` are the connectors' settings types a city's ``[directory]`` may be, and
+    ``checks`` further checks of the settings; the composition root (idp.config) hands both."""
+    city_settings = city_model(tuple(directories))
     environ = os.environ if environ is None else environ
     folder = Path(folder or environ.get("DIGIONE_CONFIG") or DEFAULT_FOLDER)
     errors: list[str] = []
@@ -195,7 +210,7 @@ def load_config(
     named = {path.stem for path in city_files}  # reported once, in the city's own file
     for path in city_files:
         data = _read_toml(path, errors)
-        city = _validate(CitySettings, data, _display(path), errors) if data is not None else None
+        city = _validate(city_settings, data, _display(path), errors) if data is not None else None
         if city is None:
             continue
         if city.slug != path.stem:
@@ -227,7 +242,8 @@ def load_config(
             demo[path.stem] = directory
 
     if settings is not None:
-        errors.extend(_check_master_key(settings, source))
+        for check in checks:
+            errors.extend(check(settings, source))
         if settings.server.mode == "production":
             errors.extend(_production_problems(settings, source))
     if errors:

@@ -1,7 +1,12 @@
 """The shape of DigiOne's configuration: defaults.toml, one file per city, the demo people.
 
 Every model forbids unknown keys and checks types strictly, so a typo or a wrong type in a file
-stops the broker with the file and the key named (see :mod:`idp.settings.loader`).
+stops the broker with the file and the key named (see :mod:`core.settings.loader`).
+
+A city's ``[directory]`` is not described here: each connector owns its settings type
+(federation.ldap.settings, ...) and the composition root hands the loader the types it has
+(:func:`core.settings.loader.city_model`), as dex's server knows its connectors and its
+storage does not.
 """
 
 from __future__ import annotations
@@ -10,16 +15,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from federation.ldap.settings import LdapDirectorySettings
-from federation.oidc.settings import OidcDirectorySettings
-from federation.saml.settings import SamlDirectorySettings
 
+class Strict(BaseModel):
+    """The base of every settings model: unknown keys refused, types checked strictly,
+    immutable once loaded."""
 
-class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class ServerSettings(_Strict):
+class ServerSettings(Strict):
     mode: Literal["development", "production"] = "development"
     issuer: str = "http://127.0.0.1:5000"
     secret_key: str = ""
@@ -27,35 +31,35 @@ class ServerSettings(_Strict):
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
 
 
-class DatabaseSettings(_Strict):
+class DatabaseSettings(Strict):
     url: str = ""
 
 
-class MasterSettings(_Strict):
+class MasterSettings(Strict):
     key: str = ""
     key_file: str = ""
 
 
-class KeysSettings(_Strict):
+class KeysSettings(Strict):
     rotate_after_days: Annotated[int, Field(ge=0)] = 90
     retired_grace_days: Annotated[int, Field(ge=0)] = 14
     auto_rotate: bool = True
 
 
-class SessionSettings(_Strict):
+class SessionSettings(Strict):
     lifetime_minutes: Annotated[int, Field(gt=0)] = 480
     idle_minutes: Annotated[int, Field(gt=0)] = 120
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "digione_sso"
 
 
-class LoginSettings(_Strict):
+class LoginSettings(Strict):
     account_free_failures: Annotated[int, Field(ge=1)] = 5
     ip_free_failures: Annotated[int, Field(ge=1)] = 50
     window_minutes: Annotated[int, Field(gt=0)] = 15
     max_delay_seconds: Annotated[int, Field(ge=1)] = 300
 
 
-class PasswordSettings(_Strict):
+class PasswordSettings(Strict):
     """argon2id parameters (RFC 9106) of the embedded directory; changes rehash at next sign-in."""
 
     time_cost: Annotated[int, Field(ge=1, le=20)] = 3
@@ -63,7 +67,7 @@ class PasswordSettings(_Strict):
     parallelism: Annotated[int, Field(ge=1, le=16)] = 2
 
 
-class OidcSettings(_Strict):
+class OidcSettings(Strict):
     """The OpenID Connect provider (idp/oidc): lifetimes and pairwise subjects."""
 
     code_seconds: Annotated[int, Field(ge=10, le=600)] = 60
@@ -80,11 +84,11 @@ class OidcSettings(_Strict):
     client_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2
 
 
-class DemoSettings(_Strict):
+class DemoSettings(Strict):
     enabled: bool = True
 
 
-class LoggingSettings(_Strict):
+class LoggingSettings(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
 
@@ -92,11 +96,11 @@ class LoggingSettings(_Strict):
 Locale = Literal["fi", "sv", "en"]
 
 
-class UiSettings(_Strict):
+class UiSettings(Strict):
     default_locale: Locale = "fi"
 
 
-class Settings(_Strict):
+class Settings(Strict):
     """defaults.toml; each section may be overridden by DIGIONE_<SECTION>_<KEY>."""
 
     server: ServerSettings = ServerSettings()
@@ -112,26 +116,22 @@ class Settings(_Strict):
     ui: UiSettings = UiSettings()
 
 
-class LocalizedName(_Strict):
+class LocalizedName(Strict):
     fi: Annotated[str, Field(min_length=1)]
     sv: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
 
 
-class EmbeddedDirectory(_Strict):
-    """Accounts kept in DigiOne's own database (federation.embedded)."""
+class DirectorySettings(Strict):
+    """What every connector's ``[directory]`` settings have: the ``type`` that picks the
+    connector. The connectors' own models extend it."""
 
-    type: Literal["embedded"]
-
-
-DirectorySettings = Annotated[
-    EmbeddedDirectory | LdapDirectorySettings | SamlDirectorySettings | OidcDirectorySettings,
-    Field(discriminator="type"),
-]
+    type: str
 
 
-class CitySettings(_Strict):
-    """config/cities/<slug>.toml."""
+class CitySettings(Strict):
+    """config/cities/<slug>.toml; the loader validates ``directory`` as one of the connector
+    types it was handed (a model derived by :func:`core.settings.loader.city_model`)."""
 
     slug: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
     municipality_code: Annotated[str, Field(pattern=r"^[0-9]{3}$")]
@@ -143,20 +143,20 @@ class CitySettings(_Strict):
 Role = Literal["learner", "teacher", "staff", "principal", "guardian"]
 
 
-class DemoRole(_Strict):
+class DemoRole(Strict):
     role: Role
     school: Annotated[str, Field(pattern=r"^[0-9]{5}$")] | None = None
     group: str | None = None
     class_level: Annotated[int, Field(ge=0, le=13)] | None = None
 
 
-class DemoSchool(_Strict):
+class DemoSchool(Strict):
     code: Annotated[str, Field(pattern=r"^[0-9]{5}$")]
     name: str
     name_sv: str | None = None
 
 
-class DemoPerson(_Strict):
+class DemoPerson(Strict):
     username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{1,64}$")]
     given_name: str
     family_name: str
@@ -171,7 +171,7 @@ class DemoPerson(_Strict):
     roles: list[DemoRole] = []
 
 
-class DemoDirectory(_Strict):
+class DemoDirectory(Strict):
     """config/demo/<slug>.toml: the people of one city's embedded directory in demo mode."""
 
     schools: list[DemoSchool] = []

@@ -1,0 +1,57 @@
+"""Accessors for what the composition root keeps on the Flask app (``app.extensions``).
+
+A :class:`Slot` names one extension and its type, so a package reads its state with a typed
+getter instead of a string lookup (Flask's extension development guide: state lives in
+``app.extensions`` under the extension's name)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from flask import Flask, current_app
+
+from core.settings import Config
+
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """One named entry of ``app.extensions`` holding a ``T``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def put(self, app: Flask, value: T) -> T:
+        app.extensions[self.name] = value
+        return value
+
+    def of(self, app: Flask) -> T:
+        """The value on ``app``; KeyError if the package was not initialised on it."""
+        return app.extensions[self.name]
+
+    def current(self) -> T:
+        """The value on the app handling the current request or CLI command."""
+        return current_app.extensions[self.name]
+
+
+CONFIG: Slot[Config] = Slot("digione")
+DIGIONE = CONFIG.name
+
+
+def config_of(app: Flask) -> Config:
+    """The checked configuration the app was built with."""
+    return CONFIG.of(app)
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A development secret kept in the instance folder, created 0600 on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
