@@ -51,7 +51,7 @@ translations: $(STAMP)
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
 
-# Benchmarks (issue 6): installs wrk and the bench extras, runs every scenario and the
+# Benchmarks: installs wrk and the bench extras, runs every scenario and the
 # oidc-provider peer, writes bench/results/*.json and docs/benchmarks.md. BENCH_ARGS passes
 # options to bench/run.py (e.g. BENCH_ARGS="--only cc_rs256 --backends sqlite").
 bench: $(STAMP)

@@ -1,1 +1,1 @@
-"""Benchmarks (issue 6): `make bench` runs bench.run; docs/benchmarks.md is its report."""
+"""Benchmarks: `make bench` runs bench.run; docs/benchmarks.md is its report."""

@@ -81,7 +81,7 @@ def _best_of(document: dict, scenario: str, backend: str | None = None) -> float
 
 
 def targets(document: dict) -> list[str]:
-    """Issue 6's targets per vCPU, met or missed by how much (only those measured)."""
+    """The targets per vCPU, met or missed by how much (only those measured)."""
     lines = ["| target | measured | met |", "|---|---:|---|"]
 
     def row(text: str, value: float | None, goal: float) -> None:
@@ -236,13 +236,13 @@ def markdown(document: dict) -> str:
         f"- Machine: {machine['cpu']}, {machine['platform']}, Python {machine['python']}",
         f"- Yardstick: OpenSSL on the server's core signs {_speed(machine, 'rsa2048_sign')} "
         f"RSA-2048 and {_speed(machine, 'ecdsap256_sign')} ECDSA P-256 signatures per second "
-        "(issue 6's machine: about 4,000 and 52,000)",
+        "(the machine the targets were set for: about 4,000 and 52,000)",
         f"- WSGI server: {plan['server']}, one worker, {_threads(plan)}; each point "
         f"{plan['seconds']} s after a {plan['warmup']} s warm-up",
         "",
         "![Throughput against concurrency](benchmarks.png)",
         "",
-        "## Targets (issue 6)",
+        "## Targets",
         "",
         "Keycloak's published sizing, for scale: 15 password sign-ins, 120 client credentials",
         "grants and 120 refresh grants per second per vCPU.",

@@ -324,8 +324,9 @@ def bare(plan: dict, server: str, root: Path) -> list:
 
 
 def openssl_speed() -> dict[str, float]:
-    """Signatures per second of OpenSSL on the server's core: the machine's yardstick (issue 6
-    quotes RSA-2048 at about 4,000/s and ECDSA P-256 at about 52,000/s on its machine)."""
+    """Signatures per second of OpenSSL on the server's core: the machine's yardstick (the
+    targets were set on a machine signing RSA-2048 at about 4,000/s and ECDSA P-256 at about
+    52,000/s)."""
     out = {}
     for name, alg in (("rsa2048_sign", "rsa2048"), ("ecdsap256_sign", "ecdsap256")):
         done = subprocess.run(  # noqa: S603 - our own command

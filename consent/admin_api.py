@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from consent import audit, history, purposes
 from consent.models import ConsentRecord
 from core.db import db
 from core.security import csrf
-from idp.oidc import oidc
-from idp.oidc.access import AccessTokenError, read_access_token
+from idp.oidc.bearer import REALM, BearerGuard
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)
@@ -27,6 +26,15 @@ csrf.exempt(bp)
 SCOPE = "digione:admin"
 MAX_BODY = 64 * 1024  # a purpose is a few kilobytes
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Only the client_credentials grant: a token a person signed in for never administers. Every
+# challenge names the realm, an insufficient_scope one the scope (RFC 6750 section 3).
+GUARD = BearerGuard(
+    scopes=(SCOPE,),
+    holder="client",
+    realm=REALM,
+    challenge_scope=True,
+    insufficient=f"A client_credentials token with {SCOPE} is needed.",
+)
 
 
 class ApiError(Exception):
@@ -49,36 +57,11 @@ def _api_error(exc: ApiError):
     return _json({"error": exc.error, "error_description": exc.description}, exc.status)
 
 
-def _challenge(error: str | None, description: str, status: int = 401):
-    """RFC 6750 section 3: the challenge names the error (none when no token was sent)."""
-    header = 'Bearer realm="DigiOne"'
-    if error is not None:
-        header += f', error="{error}", error_description="{description}"'
-    if error == "insufficient_scope":
-        header += f', scope="{SCOPE}"'
-    body = {"error": error or "invalid_request", "error_description": description}
-    return _json(body, status, **{"WWW-Authenticate": header})
-
-
 @bp.before_request
 def _authenticate():
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return _challenge(None, "Send an access token as a Bearer token.")
-    provider = oidc().provider
-    try:
-        grant = read_access_token(token, provider, audience=provider.issuer)
-    except AccessTokenError:
-        # A fixed text: the reason may quote the token, which would break the header.
-        return _challenge("invalid_token", "The access token is not valid.")
-    if "consent_id" in grant.claims or "act" in grant.claims:
-        return _challenge("invalid_token", "The access token is not valid.")
-    if SCOPE not in grant.scopes or grant.family is not None or grant.person is not None:
-        # Only the client_credentials grant: a token a person signed in for never administers.
-        return _challenge(
-            "insufficient_scope", f"A client_credentials token with {SCOPE} is needed.", 403
-        )
+    grant = GUARD.check()
+    if isinstance(grant, Response):
+        return grant
     g.admin_client_id = grant.client_id
     return None
 

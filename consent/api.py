@@ -1,4 +1,4 @@
-"""The services' consent API (CONSENT.md, issue 5; docs/connect-your-service.md, "Consent API").
+"""The services' consent API (CONSENT.md; docs/connect-your-service.md, "Consent API").
 
 A recipient service asks for a child's consent and follows the request; the source system
 checks a consent (and the consent-bound token presented to it, RFC 8693 / consent.exchange).
@@ -29,7 +29,7 @@ from consent.models import ConsentRecord, Purpose
 from core.db import db
 from core.security import csrf
 from idp.oidc import oidc
-from idp.oidc.access import AccessTokenError, read_access_token
+from idp.oidc.bearer import access_grant
 from idp.oidc.models import Client
 from idp.oidc.pairwise import person_for
 
@@ -205,14 +205,6 @@ def read_request(record_id: str) -> Response:
     return jsonify(record_json(records.view(db.session, record)))
 
 
-def _token_claims(token: str) -> dict | None:
-    provider = oidc().provider
-    try:
-        return read_access_token(token, provider).claims
-    except AccessTokenError:
-        return None
-
-
 def _for(claims: dict | None, client: Client, consent_id: str) -> bool:
     """Whether a live token is bound to this consent and addressed to this source."""
     if claims is None or claims.get("consent_id") != consent_id:
@@ -230,7 +222,8 @@ def check() -> Response:
     client = _authenticate(body)
     consent_id = _field(body, raw, "consent_id", 64, required=False)
     token = _field(body, raw, "token", MAX_TOKEN, required=False)
-    claims = _token_claims(token) if token else None
+    grant = access_grant(token) if token else None  # any audience: _for checks it is this source
+    claims = grant.claims if grant is not None else None
     if consent_id is None and token is None:
         raise ApiError(400, "invalid_request", "'consent_id' or 'token' is required.")
     if consent_id is None:

@@ -1,14 +1,24 @@
 """Wires consent into the Flask app: the guardian's pages, the services' consent API and the
 admin API; on the OP, the RFC 8693 token-exchange grant and the check that a consent-bound
-token's consent is still active; and the receiver of federation's ``custody_changed``. The OP
-and federation do not import consent: consent registers itself here."""
+token's consent is still active; the receiver of federation's ``custody_changed``; and the
+request's address hash for the audit trail. The OP and federation do not import consent:
+consent registers itself here."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, has_request_context, request
 
+from consent import audit
 from federation.signals import custody_changed
 from idp.oidc import OIDC
+
+
+def request_origin() -> str | None:
+    """The audit trail's origin of an entry made while serving a request: the client
+    address, hashed under the app's secret (consent.audit.address_hash)."""
+    if not has_request_context() or not request.remote_addr:
+        return None
+    return audit.address_hash(str(current_app.secret_key or "").encode(), request.remote_addr)
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +30,7 @@ def init_app(app: Flask) -> None:
     op.register_grant(TokenExchangeGrant)
     op.register_token_check(token_consent_active)
     custody_changed.connect(on_custody_changed)  # process-wide; connecting again is a no-op
+    audit.set_origin(request_origin)  # process-wide too; reads the serving app's secret
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_api.bp)

@@ -1,16 +1,19 @@
-"""The audit trail (issue 5): every consent event, purpose change and admin action, appended to
+"""The audit trail: every consent event, purpose change and admin action, appended to
 ``audit_events``. Who (actor type and id), what (action), when, from where (the channel and a
 keyed hash of the client address, so the address itself is never stored) and which record or
-purpose. Identifiers only: never a name, a user name or an address. A later issue chains the
-entries into a tamper-evident log (CONSENT.md)."""
+purpose. Identifiers only: never a name, a user name or an address. The entries are to be
+chained into a tamper-evident log (CONSENT.md, audit trail).
+
+Where an entry comes from is asked of an origin function that the web layer registers
+(:func:`set_origin`, consent.app); without one (the command line) it is None."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -18,13 +21,24 @@ from consent.models import AuditEntry
 from core.db import Prebuilt, Write, utcnow
 
 
-def address_hash() -> str | None:
-    """HMAC-SHA256 of the request's client address under the app's secret, truncated: lets
-    an auditor see that two entries came from one address without storing the address."""
-    if not has_request_context() or not request.remote_addr:
-        return None
-    key = str(current_app.secret_key or "").encode()
-    return hmac.new(key, f"audit\0{request.remote_addr}".encode(), hashlib.sha256).hexdigest()[:32]
+def address_hash(secret: bytes, address: str) -> str:
+    """HMAC-SHA256 of a client address under ``secret``, truncated: lets an auditor see that
+    two entries came from one address without storing the address."""
+    return hmac.new(secret, f"audit\0{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# The address hash of the request being served, or None outside a request.
+Origin = Callable[[], str | None]
+_origin: list[Origin] = []
+
+
+def set_origin(origin: Origin) -> None:
+    """Where entries come from from now on (the web layer's request address hash)."""
+    _origin[:] = [origin]
+
+
+def origin() -> str | None:
+    return _origin[0]() if _origin else None
 
 
 # One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
@@ -55,7 +69,7 @@ def entry(
         "record_id": record_id,
         "purpose_id": purpose_id,
         "channel": channel,
-        "address_hash": address_hash(),
+        "address_hash": origin(),
         "detail": detail or {},
     }
 

@@ -1,4 +1,4 @@
-"""Consent-bound tokens: OAuth 2.0 Token Exchange (RFC 8693) at /oidc/token (CONSENT.md, issue 5).
+"""Consent-bound tokens: OAuth 2.0 Token Exchange (RFC 8693) at /oidc/token (CONSENT.md).
 
 A recipient service (the purpose's ``recipient``: a confidential client registered, by an
 administrator, for this grant type) names a child by the pairwise ``sub`` it knows them by and
@@ -248,7 +248,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             purpose_id=current.record.purpose_id,
             detail={"version": current.record.purpose_version, "jti": jti, "aud": ex.audience},
         )
-        # The audit entry and the sub the source system sees, in one round trip (issue 6).
+        # The audit entry and the sub the source system sees, in one round trip .
         secret = provider.pairwise_secret
         insert_together(db.session, trail, remembering(db.session, ex.child.id, ex.source, secret))
         body = {

@@ -1,4 +1,4 @@
-"""Telling guardians that a service asks for their consent (issue 5). The broker calls the
+"""Telling guardians that a service asks for their consent. The broker calls the
 app's notifier when a request is created; the default only logs (identifiers, never names),
 and the guardians see the request on their next visit to their consent page. A deployment
 plugs in e-mail or the cities' messaging by setting ``app.extensions["digione.notifier"]``."""

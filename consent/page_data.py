@@ -1,4 +1,4 @@
-"""What the guardian's consent pages show (CONSENT.md, issue 5): who may see a record, the
+"""What the guardian's consent pages show (CONSENT.md): who may see a record, the
 records of each child and of the person themself, grouped into pending, active and ended, with
 the deciders' answers and a readable history. No writes; consent.pages renders it."""
 

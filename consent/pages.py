@@ -1,4 +1,4 @@
-"""The guardian's consent pages (CONSENT.md, issue 5): after single sign-on a guardian sees
+"""The guardian's consent pages (CONSENT.md): after single sign-on a guardian sees
 their children's consent requests, consents in force and ended ones, and approves, refuses or
 withdraws each with one button on the same page (GDPR art. 7(3): withdrawing is as easy as
 giving); a pupil old enough under a purpose's policy (art. 8) does the same for themself. Each
@@ -13,8 +13,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from consent import page_data, receipt, records
 from consent.models import ConsentRecord
 from consent.records import ConsentError, View
+from core.app import config
 from core.db import db
-from idp.pages.context import signed_in
+from idp.sso.browser import signed_in
+from keys.app import key_store
 
 bp = Blueprint("consent_pages", __name__)
 
@@ -110,7 +112,7 @@ def receipt_download(record_id: str):
     if current is None:
         return _to_sign_in()
     shown = _visible(record_id, current.person_id)
-    token = receipt.signed(db.session, shown, language=page_data.locale())
+    token = receipt.signed(db.session, shown, config(), key_store(), language=page_data.locale())
     response = Response(token, mimetype="application/jwt")
     response.headers["Content-Disposition"] = f'attachment; filename="consent-{record_id}.jwt"'
     response.headers["Cache-Control"] = "no-store"

@@ -5,7 +5,6 @@ they were given for, and the new version says whether it demands re-consent (CON
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from datetime import date
@@ -20,6 +19,7 @@ from consent.models import Purpose
 from consent.policy import Policy
 from consent.states import PurposeEnd, Validity
 from core.db import utcnow
+from core.hashing import sha256_hex
 from core.settings.schema import Strict
 from idp.oidc.models import Client
 
@@ -114,7 +114,7 @@ def notice_hash(spec: PurposeSpec) -> str:
     canonical JSON: a record proves which text was shown."""
     notice = spec.model_dump(mode="json", exclude={"requires_reconsent"})
     canonical = json.dumps(notice, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_hex(canonical)
 
 
 def _check_parties(session: Session, spec: PurposeSpec) -> None:

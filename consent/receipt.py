@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from consent import records
 from consent.models import ConsentEvent
 from consent.records import View
-from core.app import config_of
 from core.db import utcnow
+from core.settings import Config
 from federation.models import Person
 from idp.oidc.models import Client
+from keys.store import KeyStore
 
 SCHEMA_VERSION = "digione-consent-receipt/1"
 TYPE = "consent-receipt+jwt"
@@ -37,8 +37,8 @@ def _party(session: Session, client_id: str, language: str) -> dict:
     return {"client_id": client_id, "name": name}
 
 
-def _controller(slug: str, language: str) -> dict:
-    city = config_of(current_app).cities.get(slug)
+def _controller(cfg: Config, slug: str, language: str) -> dict:
+    city = cfg.cities.get(slug)
     name = getattr(city.name, language, city.name.fi) if city is not None else None
     return {"id": slug, "name": name, "contact": None}
 
@@ -82,12 +82,13 @@ def _history(current: View, rows: list[ConsentEvent]) -> list[dict]:
     return out
 
 
-def claims(session: Session, current: View, *, language: str = "fi") -> dict:
-    """The receipt's content (JSON-serialisable), texts in ``language``."""
+def claims(session: Session, current: View, cfg: Config, *, language: str = "fi") -> dict:
+    """The receipt's content (JSON-serialisable), texts in ``language``; the issuer and the
+    controller's name from ``cfg``."""
     record, purpose, derived = current.record, current.purpose, current.derived
     child = session.get(Person, record.child_id)
     rows = records.events(session, record.id)
-    settings = config_of(current_app).settings
+    settings = cfg.settings
     return {
         "iss": settings.server.issuer,
         "iat": int(utcnow().timestamp()),
@@ -115,7 +116,7 @@ def claims(session: Session, current: View, *, language: str = "fi") -> dict:
         "recipient": _party(session, purpose.recipient_client_id, language),
         "retention": purpose.text("retention", language),
         "storage_and_processing_location": None,  # not yet part of a purpose's registration
-        "controller": _controller(record.city, language),
+        "controller": _controller(cfg, record.city, language),
         "requested_by": record.requested_by,
         "state": derived.state,
         "state_reason": derived.reason,
@@ -131,11 +132,11 @@ def claims(session: Session, current: View, *, language: str = "fi") -> dict:
     }
 
 
-def signed(session: Session, current: View, *, language: str = "fi") -> str:
-    """The receipt as a JWS compact serialization (RFC 7515) signed by the active RS256 key,
-    the one the JWKS publishes; header ``typ`` is ``consent-receipt+jwt``."""
-    from keys.app import key_store
-
-    return key_store().sign_jwt(
-        claims(session, current, language=language), use="rs256", headers={"typ": TYPE}
+def signed(
+    session: Session, current: View, cfg: Config, keys: KeyStore, *, language: str = "fi"
+) -> str:
+    """The receipt as a JWS compact serialization (RFC 7515) signed by the active RS256 key of
+    ``keys``, the one the JWKS publishes; header ``typ`` is ``consent-receipt+jwt``."""
+    return keys.sign_jwt(
+        claims(session, current, cfg, language=language), use="rs256", headers={"typ": TYPE}
     )

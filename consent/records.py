@@ -1,5 +1,5 @@
 """Consent records: asking, answering, re-evaluating after a custody change, and finding the
-consent a token exchange rests on (CONSENT.md, issue 5).
+consent a token exchange rests on (CONSENT.md).
 
 Every change is a new ConsentEvent (and an audit entry); a record's state is always derived
 by consent.states.derive. Operations on one child take a row lock on the child's Person first

@@ -1,4 +1,4 @@
-"""A consent record's state, derived from its append-only events (CONSENT.md, issue 5).
+"""A consent record's state, derived from its append-only events (CONSENT.md).
 
 Pure: no storage. Events are folded in their order of insertion, so however answers race
 each other the same set of events always gives the same state. A terminal state (refused,

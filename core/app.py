@@ -46,6 +46,11 @@ def config_of(app: Flask) -> Config:
     return CONFIG.of(app)
 
 
+def config() -> Config:
+    """The configuration of the app handling the current request or CLI command."""
+    return CONFIG.current()
+
+
 def read_or_create_secret(path: Path) -> str:
     """A development secret kept in the instance folder, created 0600 on first use."""
     if path.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Insert, MetaData, TypeDecorator, bindparam, event
@@ -26,6 +26,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+ZERO = timedelta(0)
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp on every backend (SQLite stores naive values)."""
 
@@ -38,9 +41,13 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        """Aware and in UTC whatever the connection's time zone (PostgreSQL returns
+        ``timestamptz`` in the session's TimeZone setting)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value if value.utcoffset() == ZERO else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
@@ -56,7 +63,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> N
     dropped by a database restart, a failover or a firewall's idle timeout is replaced before
     a request uses it (SQLAlchemy retries the checkout with a new connection). A busy server
     never waits for the test; ``pool_pre_ping`` costs a round trip at every checkout (5-8 %
-    of a refresh grant on PostgreSQL, issue 6)."""
+    of a refresh grant on PostgreSQL)."""
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection, record) -> None:
@@ -76,7 +83,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> N
 def commit_begun() -> None:
     """Commit the request's session if it began a transaction (a read, or an object added).
     A request that never touched the database has nothing to commit; asking the scoped session
-    would build one only to find that out (a tenth of a client_credentials grant, issue 6)."""
+    would build one only to find that out (a tenth of a client_credentials grant)."""
     if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
 
@@ -115,10 +122,14 @@ def insert_together(session: Session, *writes: Write | None) -> None:
     round trip on PostgreSQL: the others become data-modifying WITH clauses of the first
     (PostgreSQL 15 manual, 7.8.4), all in one snapshot, none reading another's rows; foreign
     keys are checked at the end of the statement, so a row may refer to one written with
-    it. Elsewhere one by one, in the order given (a referred row first)."""
+    it. Elsewhere one by one, in the order given (a referred row first). Each prebuilt
+    statement at most once per call: its parameter names are its own."""
     todo = [write for write in writes if write is not None]
     if not todo:
         return
+    if len({id(statement) for statement, _values in todo}) != len(todo):
+        # One statement's parameter names would collide in the joined statement.
+        raise ValueError("insert_together: the same prebuilt INSERT twice in one call")
     connection = session.connection()  # Core: the ORM's bulk-insert path costs more here
     if connection.dialect.name != "postgresql":
         for statement, values in todo:

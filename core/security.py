@@ -74,7 +74,7 @@ class SecurityHeaders:
     may widen its CSP's form-action: :func:`allow_form_targets`), and ``no-store`` on HTML.
 
     At the WSGI level, on the list of header pairs, rather than as a Flask hook that looked up
-    each header in Werkzeug's Headers (6 % of a client_credentials grant, issue 6)."""
+    each header in Werkzeug's Headers (6 % of a client_credentials grant)."""
 
     def __init__(self, app: Callable, secure: bool) -> None:
         self.app = app

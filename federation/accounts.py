@@ -115,7 +115,7 @@ SCHOOL = insert_or_skip(School)
 def _ensure_schools(session: Session, identity: Identity) -> None:
     """A school a directory names for the first time is recorded (its name when stated).
     Pupils of a new school sign in at once at the start of a term: the row is inserted only if
-    no concurrent sign-in has (ON CONFLICT DO NOTHING; a read-then-insert raced, issue 6)."""
+    no concurrent sign-in has (ON CONFLICT DO NOTHING; a read-then-insert raced)."""
     new = {
         claim.school_code: {
             "code": claim.school_code,

@@ -11,12 +11,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from core.settings.schema import CitySettings, Settings
+from core.settings.schema import CitySettings, PasswordSettings
 from federation.profile import Identity
+
+if TYPE_CHECKING:
+    from keys.store import KeyStore
 
 
 class DirectoryUnavailable(Exception):
@@ -76,17 +79,30 @@ class MetadataConnector(Connector, Protocol):
         ...
 
 
-ConnectorFactory = Callable[[CitySettings, Session, Settings], Connector]
+@dataclass(frozen=True)
+class Environment:
+    """What the broker offers the connectors. Each connector's ``open`` takes from it only what
+    that connector uses and hands it to the constructor (dex's ``Config.Open(id, logger)``):
+    a connector never sees the rest of the configuration or the web framework."""
+
+    session: Session
+    issuer: str  # the broker's, for the names it has at a directory (SAML SP entity id)
+    passwords: PasswordSettings  # argon2id parameters of the embedded directory
+    keys: Callable[[], KeyStore]  # the signing keys (SAML requests), made on first use
+
+
+ConnectorFactory = Callable[[CitySettings, Environment], Connector]
 FACTORIES = {
-    "embedded": "federation.embedded.connector:EmbeddedDirectory",
-    "ldap": "federation.ldap.connector:LdapDirectory",
-    "saml": "federation.saml.connector:SamlDirectory",
-    "oidc": "federation.oidc.connector:OidcDirectory",
+    "embedded": "federation.embedded.connector:EmbeddedDirectory.open",
+    "ldap": "federation.ldap.connector:LdapDirectory.open",
+    "saml": "federation.saml.connector:SamlDirectory.open",
+    "oidc": "federation.oidc.connector:OidcDirectory.open",
 }
 
 
-def connector_for(city: CitySettings, session: Session, settings: Settings) -> Connector:
+def connector_for(city: CitySettings, env: Environment) -> Connector:
     """The connector the city's ``[directory] type`` names (imported on first use)."""
-    module, _, name = FACTORIES[city.directory.type].partition(":")
-    factory: ConnectorFactory = getattr(importlib.import_module(module), name)
-    return factory(city, session, settings)
+    module, _, path = FACTORIES[city.directory.type].partition(":")
+    cls, _, method = path.partition(".")
+    factory: ConnectorFactory = getattr(getattr(importlib.import_module(module), cls), method)
+    return factory(city, env)

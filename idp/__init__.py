@@ -8,7 +8,7 @@ def create_app(config=None):
     idp:create_app``), called once per worker process with the configuration in the
     environment. The objects made while starting (modules, mappers, templates: most of the
     heap) are then frozen out of the garbage collector (``gc.freeze``): a full collection no
-    longer walks them, which paused a worker for about 150 ms each time (issue 6)."""
+    longer walks them, which paused a worker for about 150 ms each time ."""
     from idp.app import build_app
 
     app = build_app(config)

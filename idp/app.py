@@ -58,11 +58,11 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
 
     from consent.app import init_app as init_consent
     from core import security
-    from idp import i18n, logs
+    from idp import errors, i18n, logs
     from idp.health import bp as health_bp
     from idp.oidc import direct_token
     from idp.oidc import init_app as init_oidc
-    from idp.pages import bp as pages_bp
+    from idp.signin import bp as pages_bp
     from keys.app import init_app as init_keys
 
     direct_token.install(app)  # inside the access log and the security headers
@@ -80,6 +80,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     init_consent(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    errors.init_app(app)
     return app
 
 

@@ -75,7 +75,7 @@ class AccessLog:
     every log line, and one access-log line (method, path without the query, status, time).
 
     At the WSGI level rather than as Flask hooks: the same for every response, errors
-    included, and cheap enough for the token endpoint (issue 6)."""
+    included, and cheap enough for the token endpoint ."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app

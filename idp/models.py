@@ -5,8 +5,8 @@ from core.db import Base
 from federation import models as federation_models
 from federation.embedded import models as embedded_models
 from federation.saml import models as saml_models
-from idp.login import models as login_models
 from idp.oidc import models as oidc_models
+from idp.signin import models as signin_models
 from idp.sso import models as sso_models
 from keys import models as keys_models
 
@@ -15,7 +15,7 @@ MODULES = (
     federation_models,
     embedded_models,
     saml_models,
-    login_models,
+    signin_models,
     oidc_models,
     sso_models,
     keys_models,

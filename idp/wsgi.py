@@ -1,5 +1,5 @@
 """The broker's Flask request, response and session classes: Flask's own, minus per-request
-work that the token endpoint measurably paid for (issue 6, docs/benchmarks.md)."""
+work that the token endpoint measurably paid for (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class DigiOneRequest(Request):
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without building the signer for a request that brings
-    no cookie (every API call: 5 % of a client_credentials grant, issue 6)."""
+    no cookie (every API call: 5 % of a client_credentials grant)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and "HTTP_COOKIE" not in request.environ:
@@ -38,7 +38,7 @@ class CookieSessions(SecureCookieSessionInterface):
 class BufferedResponse(Response):
     """Flask's response, handed to the WSGI server as one list when its body is already in
     memory (every page and JSON answer here): granian sends a list in one piece, where it
-    would step through an iterator across the GIL (issue 6)."""
+    would step through an iterator across the GIL ."""
 
     def get_app_iter(self, environ: dict) -> Any:
         if not self.is_sequence or self.direct_passthrough:

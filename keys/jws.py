@@ -2,7 +2,7 @@
 with an ActiveKey: RS256 (RFC 7518 section 3.3), ES256 (section 3.4: R and S, 32 bytes each)
 and EdDSA (RFC 8037 section 3.1). The signatures are cryptography's; what is done here is the
 encoding, with the header segment built once per key and header (PyJWT rebuilt it, and checked
-its arguments, at every call: a tenth of a client_credentials grant, issue 6).
+its arguments, at every call: a tenth of a client_credentials grant).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from core.hashing import b64url
 from keys.active import ActiveKey
-from keys.thumbprint import b64url
 
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
-from keys.thumbprint import b64url, jwk_thumbprint
+from core.hashing import b64url
+from keys.thumbprint import jwk_thumbprint
 
 ALGS: dict[str, str] = {"rs256": "RS256", "es256": "ES256", "audit": "EdDSA", "saml": "RS256"}
 ALL_USES: tuple[str, ...] = tuple(ALGS)

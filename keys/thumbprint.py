@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from core.hashing import sha256_b64url
 
 # RFC 7638 section 3.2 (RSA, EC), RFC 8037 section 2 (OKP), RFC 7638 section 3.2 (oct).
 REQUIRED_MEMBERS: dict[str, tuple[str, ...]] = {
@@ -15,11 +15,6 @@ REQUIRED_MEMBERS: dict[str, tuple[str, ...]] = {
     "OKP": ("crv", "kty", "x"),
     "oct": ("k", "kty"),
 }
-
-
-def b64url(data: bytes) -> str:
-    """base64url without padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
@@ -38,4 +33,4 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
         sort_keys=True,
         ensure_ascii=False,
     )
-    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+    return sha256_b64url(canonical)

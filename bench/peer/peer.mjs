@@ -1,5 +1,5 @@
 // The benchmark peer: oidc-provider (panva, OpenID Certified) doing the same token work as
-// DigiOne, so that the two can be measured side by side (issue 6).
+// DigiOne, so that the two can be measured side by side.
 //
 //   PEER_ALG=RS256 PEER_REFRESH_TOKENS=1000 PEER_REFRESH_FILE=/tmp/rt.txt node bench/peer/peer.mjs
 //

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.settings.schema import CitySettings, Settings
-from federation.connector import AccountLocked
+from core.settings.schema import CitySettings, PasswordSettings
+from federation.connector import AccountLocked, Environment
 from federation.embedded.models import EmbeddedAccount
 from federation.embedded.passwords import hasher_for, verify_password
 from federation.profile import Identity, RoleClaim
@@ -15,10 +15,14 @@ from federation.profile import Identity, RoleClaim
 class EmbeddedDirectory:
     """A PasswordConnector over the ``embedded_accounts`` table of one city."""
 
-    def __init__(self, city: CitySettings, session: Session, settings: Settings):
+    def __init__(self, city: CitySettings, session: Session, passwords: PasswordSettings):
         self.city = city
         self.session = session
-        self.hasher = hasher_for(settings.passwords)
+        self.hasher = hasher_for(passwords)
+
+    @classmethod
+    def open(cls, city: CitySettings, env: Environment) -> EmbeddedDirectory:
+        return cls(city, env.session, env.passwords)
 
     def authenticate(self, username: str, password: str) -> Identity | None:
         account = self.session.scalar(

@@ -17,10 +17,9 @@ from pathlib import Path
 from ldap3 import FIRST, Connection, Server, ServerPool, Tls
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
 from ldap3.utils.conv import escape_filter_chars
-from sqlalchemy.orm import Session
 
-from core.settings.schema import CitySettings, Settings
-from federation.connector import AccountLocked, DirectoryUnavailable
+from core.settings.schema import CitySettings
+from federation.connector import AccountLocked, DirectoryUnavailable, Environment
 from federation.ldap.settings import LdapDirectorySettings
 from federation.mapping import AttributeMap, MappingError, map_identity
 from federation.profile import Identity
@@ -55,9 +54,13 @@ def _password(cfg: LdapDirectorySettings) -> str:
 class LdapDirectory:
     """A PasswordConnector over one city's LDAP or Active Directory."""
 
-    def __init__(self, city: CitySettings, session: Session, settings: Settings):
+    def __init__(self, city: CitySettings):
         self.city = city
         self.cfg: LdapDirectorySettings = city.directory  # type: ignore[assignment]
+
+    @classmethod
+    def open(cls, city: CitySettings, env: Environment) -> LdapDirectory:
+        return cls(city)
 
     def _pool(self) -> ServerPool:
         tls = None

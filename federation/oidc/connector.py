@@ -10,7 +10,6 @@ city asks for it. The claims then go through the city's attribute map.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import os
 import re
@@ -20,10 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy.orm import Session
-
-from core.settings.schema import CitySettings, Settings
-from federation.connector import DirectoryUnavailable, Redirect, UpstreamRejected
+from core.hashing import sha256_b64url
+from core.settings.schema import CitySettings
+from federation.connector import DirectoryUnavailable, Environment, Redirect, UpstreamRejected
 from federation.mapping import MappingError, map_identity
 from federation.oidc.discovery import CACHE, ProviderMetadata
 from federation.oidc.idtoken import same, validate_id_token
@@ -36,8 +34,8 @@ _ERROR_CODE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    """PKCE S256 (RFC 7636 section 4.2) of an ASCII verifier."""
+    return sha256_b64url(verifier)
 
 
 def claims_to_attributes(claims: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -58,11 +56,15 @@ def claims_to_attributes(claims: Mapping[str, Any]) -> dict[str, list[str]]:
 class OidcDirectory:
     """``RedirectConnector`` for a city whose ``[directory] type = "oidc"``."""
 
-    def __init__(self, city: CitySettings, session: Session | None, settings: Settings):
+    def __init__(self, city: CitySettings):
         assert isinstance(city.directory, OidcDirectorySettings)
         self.city = city
         self.directory: OidcDirectorySettings = city.directory
         self.http = Http(self.directory.timeout_seconds, self.directory.ca_file)
+
+    @classmethod
+    def open(cls, city: CitySettings, env: Environment) -> OidcDirectory:
+        return cls(city)
 
     # -- problems -----------------------------------------------------------------------------
     def _unavailable(self, reason: str) -> DirectoryUnavailable:

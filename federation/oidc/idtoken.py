@@ -12,7 +12,6 @@ Every refusal raises ``UpstreamRejected`` with a reason for the log, never a cla
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import math
@@ -23,6 +22,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from core.hashing import sha256_b64url
 from federation.connector import UpstreamRejected
 
 ALGORITHMS = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
@@ -109,8 +109,7 @@ def same(value: Any, expected: str) -> bool:
 
 def half_hash(value: str) -> str:
     """at_hash for the SHA-256 algorithms (Core 3.1.3.6)."""
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    return sha256_b64url(value, 16)
 
 
 def validate_id_token(

@@ -14,7 +14,7 @@ The broker's SAML key rotates, so it is read from the key store at every use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -27,14 +27,15 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from sqlalchemy.orm import Session
 
-from core.settings.schema import CitySettings, Settings
-from federation.connector import DirectoryUnavailable, Redirect, UpstreamRejected
+from core.settings.schema import CitySettings
+from federation.connector import DirectoryUnavailable, Environment, Redirect, UpstreamRejected
 from federation.mapping import MappingError, map_identity
 from federation.profile import Identity
 from federation.saml.idp import IdentityProvider, IdpMisconfigured, identity_provider
 from federation.saml.replay import assertion_key, first_use
 from federation.saml.response import Refused, Rules, StrictResponse, screen
 from federation.saml.settings import SamlDirectorySettings
+from keys.store import KeyStore
 
 log = logging.getLogger("digione.federation.saml")
 NAMEID = "NameID"  # the attribute name under which the assertion's NameID is mapped
@@ -66,12 +67,19 @@ def _request_data(url: str, post: Mapping[str, str] | None = None) -> dict:
 
 
 class SamlDirectory:
-    def __init__(self, city: CitySettings, session: Session, settings: Settings) -> None:
+    def __init__(
+        self, city: CitySettings, session: Session, issuer: str, keys: Callable[[], KeyStore]
+    ) -> None:
         assert isinstance(city.directory, SamlDirectorySettings)
         self.city = city
         self.directory: SamlDirectorySettings = city.directory
         self.session = session
-        self.sp_entity_id = f"{settings.server.issuer.rstrip('/')}/federation/{city.slug}/metadata"
+        self.keys = keys
+        self.sp_entity_id = f"{issuer.rstrip('/')}/federation/{city.slug}/metadata"
+
+    @classmethod
+    def open(cls, city: CitySettings, env: Environment) -> SamlDirectory:
+        return cls(city, env.session, env.issuer, env.keys)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -86,10 +94,9 @@ class SamlDirectory:
             raise DirectoryUnavailable(str(exc)) from exc
 
     def _sp(self, acs_url: str, *, with_next: bool = False) -> dict:
-        from keys.app import key_store
         from keys.models import NEXT
 
-        store = key_store()
+        store = self.keys()
         key = store.active("saml")
         sp = {
             "entityId": self.sp_entity_id,

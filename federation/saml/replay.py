@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import delete
@@ -10,11 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.hashing import sha256_hex
 from federation.saml.models import SeenAssertion
 
 
 def assertion_key(city: str, idp_entity_id: str, assertion_id: str) -> str:
-    return hashlib.sha256("\0".join((city, idp_entity_id, assertion_id)).encode()).hexdigest()
+    return sha256_hex("\0".join((city, idp_entity_id, assertion_id)))
 
 
 def first_use(session: Session, key: str, until: datetime) -> bool:

@@ -72,9 +72,11 @@ def client_name(client) -> str:
 def init_app(app: Flask) -> None:
     from core.app import config_of, read_or_create_secret
     from idp.oidc import authorize, discovery, end_session, endpoints, registration
+    from idp.oidc.frontend import OidcFrontend
     from idp.oidc.introspection import Introspection, Revocation
     from idp.oidc.provider import Provider
     from idp.oidc.server import build_server
+    from idp.sso import frontends
 
     cfg = config_of(app)
     secret = cfg.settings.oidc.pairwise_secret or read_or_create_secret(
@@ -85,6 +87,7 @@ def init_app(app: Flask) -> None:
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     OIDC.put(app, OidcState(provider, server))
+    frontends.register(app, OidcFrontend())
     app.register_blueprint(authorize.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(discovery.bp)

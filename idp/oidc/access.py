@@ -1,13 +1,12 @@
 """Reading DigiOne's own tokens back: JWT access tokens (RFC 9068 section 4) and refresh tokens,
-for userinfo, introspection and revocation. Every check of the CHECKLISTS.md JWT list applies:
-only our published keys (by kid; never keys carried in the token), only RS256/ES256, typ
-at+jwt, issuer, audience, expiry, then revocation by jti or by family."""
+for userinfo, introspection and revocation. Every check of the CHECKLISTS.md JWT list applies
+(keys.verify.read_jwt): only our published keys (by kid; never keys carried in the token), only
+RS256/ES256, typ at+jwt, issuer, audience, expiry; then revocation by jti or by family."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jwt
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -17,9 +16,11 @@ from idp.oidc import oidc
 from idp.oidc.models import AccessTokenRecord, RefreshToken, TokenFamily
 from idp.oidc.tokens import digest
 from keys.app import key_store
+from keys.verify import JwtError, read_jwt
 
-ALGORITHMS = ["RS256", "ES256"]
-FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
+TYPS = frozenset({"at+jwt"})  # RFC 9068 section 2.1
+REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")  # RFC 9068 section 2.2
+ID_TOKEN_TYPS = frozenset({"JWT"})  # what idp.oidc.tokens signs ID tokens with, and only that
 # Built once, each one query: a token's record (none for client credentials), its family and the
 # family's person; a refresh token with its family.
 RECORD_FAMILY_PERSON = (
@@ -55,40 +56,33 @@ class AccessGrant:
 
 
 def decode_access_token(token: str, issuer: str, audience: str | None = None) -> dict:
-    """Verify an access token's signature and claims; raise AccessTokenError."""
+    """Verify an access token's signature and claims (keys.verify.read_jwt: typ at+jwt, RFC 9068
+    section 4; the audience only when given); raise AccessTokenError."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise AccessTokenError("not a JWT") from exc
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in ("at+jwt", "application/at+jwt"):
-        raise AccessTokenError("not an access token (typ)")
-    if FORBIDDEN_HEADERS & header.keys() or header.get("alg") not in ALGORITHMS:
-        raise AccessTokenError("unacceptable header")
-    key = _published_key(header.get("kid"))
-    if key is None:
-        raise AccessTokenError("unknown signing key")
-    try:
-        return jwt.decode(
-            token,
-            key=key,
-            algorithms=[header["alg"]],
-            issuer=issuer,
-            audience=audience,
-            options={
-                "require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"],
-                "verify_aud": audience is not None,
-            },
+        return read_jwt(
+            token, key_store(), issuer=issuer, typs=TYPS, audience=audience, require=REQUIRED
         )
-    except jwt.PyJWTError as exc:
+    except JwtError as exc:
         raise AccessTokenError(str(exc)) from exc
 
 
-def _published_key(kid) -> jwt.PyJWK | None:
-    """A key of our JWKS (rs256 and es256 uses only: not the SAML or audit keys)."""
-    if not isinstance(kid, str):
+def read_id_token_hint(hint: str, issuer: str, audience: str | None = None) -> dict | None:
+    """The claims of one of our ID tokens sent back as ``id_token_hint`` (OIDC Core section
+    3.1.2.1, RP-Initiated Logout 1.0 section 2), or None. Expired ones too, and signed by keys
+    retired from the JWKS; typ JWT, so an access or logout token is no hint; the audience only
+    when given."""
+    try:
+        return read_jwt(
+            hint,
+            key_store(),
+            issuer=issuer,
+            typs=ID_TOKEN_TYPS,
+            audience=audience,
+            verify_exp=False,
+            published_only=False,
+        )
+    except JwtError:
         return None
-    return key_store().public_key(kid, uses=("rs256", "es256"))
 
 
 def read_access_token(token: str, provider, audience: str | None = None) -> AccessGrant:

@@ -25,12 +25,14 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from core.app import config
 from core.db import db, utcnow
 from core.security import allow_form_targets, auto_post, csrf
 from idp.oidc import oidc
+from idp.oidc.access import read_id_token_hint
 from idp.oidc.models import Approval
 from idp.oidc.tokens import Authentication
-from idp.pages.context import config, signed_in
+from idp.sso.browser import signed_in
 
 bp = Blueprint("oidc_authorize", __name__, url_prefix="/oidc")
 csrf.exempt(bp)  # a client's POSTed authorization request is cross-site by design
@@ -164,27 +166,10 @@ def _city_from_hint(hint: str | None) -> str | None:
 
 
 def _hint_matches(hint: str, auth: Authentication, client) -> bool:
-    """id_token_hint (Core 3.1.2.1): one of our ID tokens (expired ones too) for this person."""
-    import jwt
-
-    from keys.app import key_store
-
-    try:
-        header = jwt.get_unverified_header(hint)
-        key = key_store().public_key(
-            header.get("kid", ""), published_only=False, uses=("rs256", "es256")
-        )
-        if key is None:
-            return False
-        claims = jwt.decode(
-            hint,
-            key=key,
-            algorithms=["RS256", "ES256"],
-            audience=client.client_id,
-            issuer=_provider().issuer,
-            options={"verify_exp": False},
-        )
-    except jwt.PyJWTError:
+    """id_token_hint (Core 3.1.2.1): one of our ID tokens (expired ones too) issued to this
+    client for this person."""
+    claims = read_id_token_hint(hint, _provider().issuer, audience=client.client_id)
+    if claims is None:
         return False
     return claims.get("sub") == _provider().minter().subject(auth.person, client)
 

@@ -9,8 +9,6 @@ fast hash is right (RFC 6819 section 5.1.4.1.3). Metadata checks live in client_
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.hashing import hash_secret, verify_secret
 from idp.oidc.client_metadata import (
     ADMIN_ONLY_GRANTS,
     ADMIN_ONLY_SCOPES,
@@ -54,19 +53,6 @@ def new_client_id() -> str:
 def new_secret() -> str:
     """256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
-
-
-def hash_secret(secret: str) -> str:
-    """SHA-256 hex digest of a high-entropy secret (RFC 6819 section 5.1.4.1.3)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def verify_secret(stored_hash: str | None, secret: str | None) -> bool:
-    """Whether ``secret`` hashes to ``stored_hash``, compared in constant time."""
-    if not isinstance(secret, str) or not secret:
-        return False
-    digest = hash_secret(secret)  # also when nothing is stored: the same work either way
-    return bool(stored_hash) and hmac.compare_digest(stored_hash, digest)
 
 
 def uses_secret(metadata: dict) -> bool:

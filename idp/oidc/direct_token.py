@@ -1,7 +1,7 @@
 """The token endpoint's direct path: a client_credentials grant (RFC 6749 section 4.4) by a
 client authenticating with its secret (client_secret_basic or client_secret_post, section
 2.3.1), answered at the WSGI level, without Flask's request dispatch or Authlib's grant
-machinery, which together cost more than the signature (issue 6, docs/benchmarks.md).
+machinery, which together cost more than the signature (docs/benchmarks.md).
 
 Only a request that is certain to succeed takes it. Anything else goes on, untouched, to the
 Flask endpoint (idp.oidc.endpoints), which owns every error and every other grant: another

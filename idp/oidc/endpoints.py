@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from core.db import commit_begun, db
 from core.security import csrf
 from idp.oidc import oidc
-from idp.oidc.access import AccessTokenError, read_access_token
+from idp.oidc.bearer import BearerGuard
 from idp.oidc.claims import claims_for
 
 bp = Blueprint("oidc_api", __name__, url_prefix="/oidc")
@@ -21,6 +21,15 @@ csrf.exempt(bp)
 MAY_REPEAT = frozenset({"resource", "audience"})
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.:-]")  # a parameter's name, as quoted in an error
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Userinfo (Core 5.3) takes an access token for the issuer that a person signed in for, with
+# openid, as a Bearer header or form parameter (RFC 6750 sections 2.1, 2.2).
+USERINFO = BearerGuard(
+    scopes=("openid",),
+    holder="person",
+    form=True,
+    ask="Send the access token as a Bearer token.",
+    insufficient="The token was not issued with openid.",
+)
 
 
 def _state():
@@ -43,46 +52,13 @@ def token():
     return response
 
 
-def _bearer_error(error: str, description: str, status: int = 401):
-    response = jsonify(error=error, error_description=description)
-    response.status_code = status
-    response.headers["WWW-Authenticate"] = (
-        f'Bearer error="{error}", error_description="{description}"'
-    )
-    response.headers.update(NO_STORE)
-    return response
-
-
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    from_header = value.strip() if scheme.lower() == "bearer" else None
-    from_body = request.form.get("access_token") if request.method == "POST" else None
-    if from_header and from_body:
-        return None  # RFC 6750 section 2: exactly one method
-    return from_header or from_body
-
-
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
     """Claims about the person the access token was issued for (Core 5.3), by its scopes."""
-    token = _bearer_token()
-    if not token:
-        response = _bearer_error("invalid_request", "Send the access token as a Bearer token.")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="DigiOne"'
-        return response
+    grant = USERINFO.check()
+    if isinstance(grant, Response):
+        return grant
     state = _state()
-    try:
-        grant = read_access_token(token, state.provider, audience=state.provider.issuer)
-    except AccessTokenError:
-        # A fixed text: the reason may quote the token, which would break the header (RFC 6750 3)
-        return _bearer_error("invalid_token", "The access token is not valid.")
-    if "consent_id" in grant.claims or "act" in grant.claims:
-        # A consent-bound token (RFC 8693) is for the source system, never for userinfo; its
-        # audience is not the issuer anyway, so this is a second wall.
-        return _bearer_error("invalid_token", "The access token is not valid.")
-    if grant.person is None or "openid" not in grant.scopes:
-        return _bearer_error("insufficient_scope", "The token was not issued with openid.", 403)
     body = {"sub": grant.claims["sub"]}
     body.update(
         claims_for(

@@ -142,7 +142,7 @@ class CodeGrant(MintingGrant, grants.AuthorizationCodeGrant):
     def generate_authorization_code(self) -> str:
         """256 random bits (RFC 6749 10.10 asks at most 2^-128 odds of a guess), from
         os.urandom at once: Authlib's default draws each of 48 characters separately (3 %
-        of a single sign-on, issue 6)."""
+        of a single sign-on)."""
         return secrets.token_urlsafe(32)
 
     def save_authorization_code(self, code: str, request) -> None:

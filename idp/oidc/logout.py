@@ -2,8 +2,9 @@
 and Back-Channel Logout 1.0 (a signed logout token POSTed to every service of the session).
 
 Both the broker's own sign-out button and a service's logout request end up in
-:func:`end_everywhere`. Refresh tokens of the session die with it, except those granted for
-``offline_access`` (Back-Channel Logout 1.0 section 2.7).
+idp.sso.frontends.end_everywhere, which asks every frontend, the OP through
+:func:`session_ending`, for its part. Refresh tokens of the session die with it, except those
+granted for ``offline_access`` (Back-Channel Logout 1.0 section 2.7).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, update
@@ -76,10 +78,11 @@ def _deliver(uri: str, token: str, client_id: str) -> bool:
     return ok
 
 
-def end_everywhere(session_row: SsoSession) -> int:
-    """End ``session_row``: revoke its online refresh tokens, tell every service of the session
-    that registered a back-channel logout URI, and delete it. Returns how many services
-    acknowledged. Commits."""
+def session_ending(session_row: SsoSession) -> Callable[[], int] | None:
+    """The OP's part in ending ``session_row`` (idp.sso.frontends.end_everywhere), in its
+    transaction: revoke the session's online refresh tokens, forget which services it signed in
+    to, and make each service's logout token. Returns the deliveries, to run once the end is
+    committed; they return how many services acknowledged."""
     sid, person_id = session_row.sid, session_row.person_id
     db.session.execute(
         update(TokenFamily)
@@ -98,10 +101,12 @@ def end_everywhere(session_row: SsoSession) -> int:
         if uri:
             deliveries.append((uri, logout_token(client, person_id, sid), client.client_id))
     db.session.execute(SessionClient.__table__.delete().where(SessionClient.sid == sid))
-    db.session.delete(session_row)
-    db.session.commit()
     if not deliveries:
-        return 0
+        return None
+    return lambda: _deliver_all(deliveries)
+
+
+def _deliver_all(deliveries: list[tuple[str, str, str]]) -> int:
     with ThreadPoolExecutor(max_workers=min(8, len(deliveries))) as pool:
         results = list(pool.map(lambda d: _deliver(*d), deliveries))
     log.info(

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
+from core.hashing import verify_secret
 
 
 def new_id() -> str:
@@ -85,7 +86,6 @@ class Client(Base, ClientMixin):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str | None) -> bool:
-        from idp.oidc.clients import verify_secret
 
         return verify_secret(self.client_secret_hash, client_secret)
 

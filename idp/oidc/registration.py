@@ -17,6 +17,7 @@ from core.app import config_of
 from core.db import db
 from core.security import csrf
 from idp.oidc import clients
+from idp.oidc.bearer import bearer_error, bearer_token
 from idp.oidc.models import Client
 
 bp = Blueprint("oidc_registration", __name__, url_prefix="/oidc/register")
@@ -25,19 +26,11 @@ log = logging.getLogger("digione.oidc.registration")
 
 
 def _error(status: int, error: str, description: str) -> Response:
+    if status == 401:  # a challenge naming only the error (RFC 6750 section 3)
+        return bearer_error(error, description, describe=False)
     response = jsonify(error=error, error_description=description)
     response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
-
-
-def _bearer() -> str | None:
-    """The Bearer token of the Authorization header (RFC 6750 section 2.1)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
 
 
 def _body() -> dict:
@@ -63,7 +56,7 @@ def _managed_client(client_id: str) -> Client:
     """The client whose registration access token is presented, else 401 (RFC 7592 section 3)."""
     client = clients.get(db.session, client_id)
     stored = client.registration_access_token_hash if client else None
-    if not clients.verify_secret(stored, _bearer()):
+    if not clients.verify_secret(stored, bearer_token()):
         abort(_error(401, "invalid_token", "a valid registration access token is required"))
     return client
 
@@ -86,7 +79,7 @@ def _no_store(response: Response) -> Response:
 def register() -> Response | tuple[Response, int]:
     """RFC 7591 section 3: 201 with the client information, its secret and its registration
     access token, or 400 with invalid_client_metadata / invalid_redirect_uri."""
-    if not clients.check_initial_access_token(db.session, _bearer()):
+    if not clients.check_initial_access_token(db.session, bearer_token()):
         return _error(401, "invalid_token", "a valid initial access token is required")
     try:
         made = clients.register(

@@ -9,10 +9,11 @@ registered with ``subject_type = "public"``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from urllib.parse import urlsplit
+
+from core.hashing import b64url
 
 
 def sector_of(metadata: dict, client_id: str) -> str:
@@ -29,4 +30,4 @@ def subject_for(person_id: str, metadata: dict, client_id: str, secret: bytes) -
         return person_id
     message = f"{sector_of(metadata, client_id)}\0{person_id}".encode()
     digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return b64url(digest)

@@ -3,7 +3,6 @@ refresh tokens in families (RFC 9700 section 4.14.2), all signed by keys/ KeySto
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +13,12 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.db import Prebuilt, Write, insert_together, utcnow
+from core.hashing import hash_secret, sha256_b64url
 from core.settings.schema import OidcSettings
 from federation.models import Person
 from idp.oidc.models import AccessTokenRecord, Client, RefreshToken, TokenFamily
 from idp.oidc.subject import subject_for
 from keys.store import KeyStore
-from keys.thumbprint import b64url
 
 ALG_USE = {"RS256": "rs256", "ES256": "es256"}
 # Prebuilt, with their own parameter names: a grant's rows go in together (one round trip on
@@ -32,15 +31,13 @@ INSERT_REFRESH = Prebuilt(
 )
 
 
-def digest(value: str) -> str:
-    """SHA-256 hex of a high-entropy secret (codes, refresh tokens, client secrets)."""
-    return hashlib.sha256(value.encode()).hexdigest()
+digest = hash_secret  # codes, refresh tokens and access token ids are kept by their digest
 
 
 def half_hash(value: str, alg: str) -> str:
     """at_hash / c_hash (Core 3.1.3.6): left half of the SHA-256 digest, base64url."""
     assert alg in ALG_USE  # both RS256 and ES256 use SHA-256
-    return b64url(hashlib.sha256(value.encode("ascii")).digest()[:16])
+    return sha256_b64url(value, 16)
 
 
 @dataclass

@@ -6,7 +6,6 @@ lifetime, after the idle timeout, or at sign-out.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -14,15 +13,12 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.hashing import sha256_hex
 from core.settings.schema import SessionSettings
 from federation.models import CityIdentity
 from idp.sso.models import SsoSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # write last_seen_at at most this often
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(
@@ -41,7 +37,7 @@ def start(
     now = utcnow()
     db.add(
         SsoSession(
-            id=_digest(token),
+            id=sha256_hex(token),
             person_id=link.person_id,
             identity_id=link.id,
             city=link.city,
@@ -59,7 +55,7 @@ def current(db: Session, token: str | None, settings: SessionSettings) -> SsoSes
     """The live session the cookie token names, or None (unknown, expired, idle too long)."""
     if not token or len(token) > 128:
         return None
-    row = db.get(SsoSession, _digest(token))
+    row = db.get(SsoSession, sha256_hex(token))
     if row is None:
         return None
     now = utcnow()
@@ -74,4 +70,4 @@ def current(db: Session, token: str | None, settings: SessionSettings) -> SsoSes
 
 
 def end(db: Session, token: str) -> None:
-    db.execute(delete(SsoSession).where(SsoSession.id == _digest(token)))
+    db.execute(delete(SsoSession).where(SsoSession.id == sha256_hex(token)))

@@ -1,4 +1,4 @@
-"""The guardian's consent pages in a real Chromium (issue 5): two guardians approve in their
+"""The guardian's consent pages in a real Chromium: two guardians approve in their
 own browsers and one withdraws, in Finnish and Swedish, without JavaScript, at a 320 px wide
 phone; axe-core finds no WCAG 2.1 A/AA violations with a pending request, a consent in force
 and an ended one (history open) in fi, sv and en."""

@@ -1,5 +1,5 @@
-"""Issue 5, done when: a service asks over HTTP; guardian1 approves in Chromium (partially
-approved); guardian2 approves in another browser (given); the service's token exchange
+"""The consent flow end to end: a service asks over HTTP; guardian1 approves in Chromium
+(partially approved); guardian2 approves in another browser (given); the service's token exchange
 succeeds with the right scopes and act; guardian1 withdraws; introspection by the source
 system says inactive and the next exchange is refused; the history shows each step."""
 

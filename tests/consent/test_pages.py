@@ -1,5 +1,5 @@
 """The guardian's consent pages with the Flask test client: answering with one button, who may
-see what, CSRF, errors as readable messages and the signed receipt (CONSENT.md, issue 5)."""
+see what, CSRF, errors as readable messages and the signed receipt (CONSENT.md)."""
 
 from __future__ import annotations
 

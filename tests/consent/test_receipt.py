@@ -6,7 +6,9 @@ from __future__ import annotations
 import jwt
 
 from consent import purposes, receipt, records
+from core.app import config_of
 from core.db import db
+from keys.app import key_store
 from tests.consent.conftest import READING, person
 
 
@@ -21,7 +23,9 @@ def test_the_receipt_verifies_against_the_jwks_and_carries_the_record(consent_ap
             )
         db.session.commit()
         current = records.view(db.session, current.record)
-        token = receipt.signed(db.session, current, language="sv")
+        token = receipt.signed(
+            db.session, current, config_of(consent_app), key_store(), language="sv"
+        )
         ids = {"child": pupil1.id, "learner": pupil1.learner_id, "g1": g1.id, "g2": g2.id}
         notice_hash, record_id = purpose.notice_hash, current.record.id
 

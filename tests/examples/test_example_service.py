@@ -245,8 +245,9 @@ def _sign_in_at_broker(page, broker: str, username: str) -> None:
 def test_the_reading_app_asks_consent_and_gets_a_token_once_both_guardians_approve(
     services, browser
 ):
-    """Issue 5 through real processes: the example service asks with its own credentials, the
-    guardians answer on the broker's pages, and only then the token exchange gives a token."""
+    """Guardian consent through real processes: the example service asks with its own
+    credentials, the guardians answer on the broker's pages, and only then the token exchange
+    gives a token."""
     from playwright.sync_api import expect
 
     pupil = browser.new_context(**CONTEXT)

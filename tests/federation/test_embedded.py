@@ -3,6 +3,7 @@ and provisioning into Person, roles and guardianships (on SQLite and PostgreSQL)
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from sqlalchemy import select
@@ -14,14 +15,14 @@ from federation.connector import AccountLocked, PasswordConnector, connector_for
 from federation.demo import birthdate_for, seed
 from federation.embedded.models import EmbeddedAccount
 from federation.models import CityIdentity, Guardianship, Person
+from idp.signin.context import directories
 
 
 def _connector(app, slug="espoo", passwords=None):
-    cfg = config_of(app)
-    settings = cfg.settings
+    env = directories()
     if passwords:
-        settings = settings.model_copy(update={"passwords": passwords})
-    connector = connector_for(cfg.cities[slug], db.session, settings)
+        env = dataclasses.replace(env, passwords=passwords)
+    connector = connector_for(config_of(app).cities[slug], env)
     assert isinstance(connector, PasswordConnector)
     return connector
 

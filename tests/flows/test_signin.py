@@ -114,7 +114,7 @@ def test_throttle_wait_is_short_and_bounded(seeded):
 
     from core.app import config_of
     from core.db import db, utcnow
-    from idp.login.throttle import Throttle
+    from idp.signin.throttle import Throttle
 
     with seeded.app_context():
         settings = config_of(seeded).settings.login
@@ -131,8 +131,8 @@ def test_throttle_wait_is_short_and_bounded(seeded):
 def test_a_success_clears_the_accounts_count(seeded):
     from core.app import config_of
     from core.db import db
-    from idp.login.models import LoginFailures
-    from idp.login.throttle import Throttle
+    from idp.signin.models import LoginFailures
+    from idp.signin.throttle import Throttle
 
     with seeded.app_context():
         settings = config_of(seeded).settings.login

@@ -1,4 +1,4 @@
-"""The issue's at-rest rule: no private key bytes are readable in the database or on disk."""
+"""The at-rest rule: no private key bytes are readable in the database or on disk."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How a grant's rows are written (issue 6): a token family with its access and refresh token
+"""How a grant's rows are written : a token family with its access and refresh token
 rows in one statement on PostgreSQL (core.db.insert_together; a row may refer to one written
 with it), one by one in order elsewhere; nothing when the response fails half-way; and at once
 when a token is minted outside a grant (TokenMinter.together not entered)."""

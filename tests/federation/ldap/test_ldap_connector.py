@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.app import config_of
 from core.db import db
 from federation.connector import AccountLocked, DirectoryUnavailable, connector_for
 from federation.ldap.connector import LdapDirectory
 from idp.config import CitySettings
+from idp.signin.context import directories
 from tests.federation.ldap.trees import (
     CITIES,
     MOVER_LEARNER_ID,
@@ -33,7 +33,7 @@ def city(slug: str, urls: list[str], **extra) -> CitySettings:
 
 
 def connector(app, slapd, slug: str, **extra) -> LdapDirectory:
-    made = connector_for(city(slug, [slapd.ldap_url], **extra), db.session, config_of(app).settings)
+    made = connector_for(city(slug, [slapd.ldap_url], **extra), directories())
     assert isinstance(made, LdapDirectory)
     return made
 
@@ -105,9 +105,7 @@ def test_protected_identity_flag(app, slapd):
 def test_ldaps_with_the_city_ca(app, slapd):
     with app.app_context():
         ldap = connector_for(
-            city("vantaa", [slapd.ldaps_url], ca_file=str(slapd.ca_file)),
-            db.session,
-            config_of(app).settings,
+            city("vantaa", [slapd.ldaps_url], ca_file=str(slapd.ca_file)), directories()
         )
         assert ldap.authenticate("pupil1", PASSWORD) is not None
 
@@ -116,8 +114,7 @@ def test_start_tls_with_the_city_ca(app, slapd):
     with app.app_context():
         ldap = connector_for(
             city("vantaa", [slapd.ldap_url], ca_file=str(slapd.ca_file), start_tls=True),
-            db.session,
-            config_of(app).settings,
+            directories(),
         )
         assert ldap.authenticate("pupil1", PASSWORD) is not None
 
@@ -128,9 +125,7 @@ def test_tls_with_an_untrusted_certificate_is_unavailable(app, slapd, tmp_path):
     other_ca, _cert, _key = _certificates(tmp_path)
     with app.app_context():
         ldap = connector_for(
-            city("vantaa", [slapd.ldaps_url], ca_file=str(other_ca)),
-            db.session,
-            config_of(app).settings,
+            city("vantaa", [slapd.ldaps_url], ca_file=str(other_ca)), directories()
         )
         with pytest.raises(DirectoryUnavailable):
             ldap.authenticate("pupil1", PASSWORD)
@@ -141,9 +136,7 @@ def test_fail_over_to_the_second_server(app, slapd):
 
     dead = f"ldap://127.0.0.1:{free_port()}"
     with app.app_context():
-        ldap = connector_for(
-            city("turku", [dead, slapd.ldap_url]), db.session, config_of(app).settings
-        )
+        ldap = connector_for(city("turku", [dead, slapd.ldap_url]), directories())
         assert ldap.authenticate("pupil1", PASSWORD) is not None
 
 

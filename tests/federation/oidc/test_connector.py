@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from pydantic import ValidationError
 
-from core.settings.schema import Settings
 from federation.connector import DirectoryUnavailable, UpstreamRejected
 from federation.oidc import discovery
 from federation.oidc.connector import OidcDirectory
@@ -31,7 +30,7 @@ HANDLE = "handle-0123456789"
 
 def connector_for(fake, slug="tampere", **changes) -> OidcDirectory:
     make = tampere_directory if slug == "tampere" else vantaa_directory
-    return OidcDirectory(city(slug, make(fake.issuer, **changes)), None, Settings())
+    return OidcDirectory(city(slug, make(fake.issuer, **changes)))
 
 
 def run(fake, connector, claims=None, **answer):
@@ -331,7 +330,7 @@ def test_the_example_configuration(fake):
     def connector(slug):
         city = example.cities[slug]
         directory = city.directory.model_copy(update=local)
-        return OidcDirectory(city.model_copy(update={"directory": directory}), None, Settings())
+        return OidcDirectory(city.model_copy(update={"directory": directory}))
 
     google = connector("tampere")
     pupil = run(fake, google, {"aud": google.directory.client_id, "email_verified": True})

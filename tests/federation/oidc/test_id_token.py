@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from core.settings.schema import Settings
 from federation.connector import UpstreamRejected
 from federation.oidc import discovery
 from federation.oidc.connector import OidcDirectory
@@ -28,7 +27,7 @@ ATTACKER = Key("attacker-1")
 
 @pytest.fixture
 def connector(fake):
-    return OidcDirectory(city("tampere", tampere_directory(fake.issuer)), None, Settings())
+    return OidcDirectory(city("tampere", tampere_directory(fake.issuer)))
 
 
 def finish(fake, connector, make_token):

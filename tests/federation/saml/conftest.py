@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from core.db import db
 from core.settings.loader import DEFAULT_FOLDER
 from federation.models import Person
-from idp.login.models import UpstreamLogin
+from idp.signin.models import UpstreamLogin
 from idp.sso.models import SsoSession
 from tests.conftest import require
 from tests.federation.saml.peer import (

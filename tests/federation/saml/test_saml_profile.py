@@ -174,7 +174,7 @@ def test_replay_into_another_sign_in(app, client, caplog, idp, begin, finish):
     from sqlalchemy import select
 
     from core.db import db
-    from idp.login.models import UpstreamLogin
+    from idp.signin.models import UpstreamLogin
 
     first = begin()
     xml = idp.response(first, VICTIM, PUPIL)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
-
-from idp.pages import bp
 
 log = logging.getLogger("digione.errors")
 
@@ -30,7 +28,6 @@ def _page(status: int, title: str, detail: str):
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
-@bp.app_errorhandler(CSRFError)
 def csrf_error(_error: CSRFError):
     return _page(
         400,
@@ -39,7 +36,6 @@ def csrf_error(_error: CSRFError):
     )
 
 
-@bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     if error.code == 404:
         return _page(
@@ -52,7 +48,6 @@ def http_error(error: HTTPException):
     return _page(error.code or 400, _("Bad request"), _("The request could not be understood."))
 
 
-@bp.app_errorhandler(Exception)
 def unexpected(error: Exception):
     log.exception("unexpected error")
     return _page(
@@ -60,3 +55,10 @@ def unexpected(error: Exception):
         _("Something went wrong"),
         _("The error has been recorded. Please try again in a moment."),
     )
+
+
+def init_app(app: Flask) -> None:
+    """Every error a browser or a client can meet gets a page or an OAuth-style error."""
+    app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)

@@ -8,12 +8,13 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.app import config
 from core.db import db
 from federation.models import Guardianship, Person
-from idp.oidc.logout import end_everywhere
-from idp.pages import bp
-from idp.pages.approvals import approvals_of
-from idp.pages.context import city_name, config, signed_in
+from idp.signin import bp
+from idp.signin.context import city_name
+from idp.sso import frontends
+from idp.sso.browser import signed_in
 
 log = logging.getLogger("digione.signin")
 
@@ -39,7 +40,7 @@ def me():
         city_name=city_name,
         children=children,
         consents=bool(children) or any(role.role == "learner" for role in current.identity.roles),
-        approvals=approvals_of(current.person_id),
+        approvals=frontends.allowed(current.person_id),
     )
 
 
@@ -48,7 +49,7 @@ def logout():
     settings = config().settings.session
     current = signed_in()
     if current is not None:
-        end_everywhere(current)
+        frontends.end_everywhere(current)
         log.info("signed out")
     flash(_("You have signed out."))
     response = redirect(url_for("pages.chooser"))

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -28,7 +27,9 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import delete
 
+from core.app import config
 from core.db import db, utcnow
+from core.hashing import sha256_hex
 from core.security import auto_post, csrf
 from federation.connector import (
     DirectoryUnavailable,
@@ -38,17 +39,13 @@ from federation.connector import (
     connector_for,
 )
 from federation.profile import identity_from_dict, identity_to_dict
-from idp.login.models import UpstreamLogin
-from idp.pages import bp
-from idp.pages.complete import ACR_FEDERATED, complete_sign_in
-from idp.pages.context import config
+from idp.signin import bp
+from idp.signin.complete import ACR_FEDERATED, complete_sign_in
+from idp.signin.context import directories
+from idp.signin.models import UpstreamLogin
 
 log = logging.getLogger("digione.upstream")
 LIFETIME = timedelta(minutes=10)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def callback_url(slug: str) -> str:
@@ -81,7 +78,7 @@ def begin_upstream(slug: str, connector: RedirectConnector, next_url: str | None
         UpstreamLogin(
             handle=handle,
             city=slug,
-            binding_hash=_digest(binding),
+            binding_hash=sha256_hex(binding),
             connector_state=state,
             next_url=next_url,
             created_at=now,
@@ -119,7 +116,7 @@ def upstream_callback(slug: str):
     row = _pending(slug, request.values.get("RelayState") or request.values.get("state"))
     if row is None or row.identity is not None:
         return _expired()
-    connector = connector_for(city, db.session, config().settings)
+    connector = connector_for(city, directories())
     if not isinstance(connector, RedirectConnector):
         abort(404)
     try:
@@ -147,7 +144,7 @@ def upstream_resume(slug: str):
     binding = session.pop("upstream_binding", None)
     if row is None or row.identity is None or not binding:
         return _expired()
-    if not secrets.compare_digest(_digest(binding), row.binding_hash):
+    if not secrets.compare_digest(sha256_hex(binding), row.binding_hash):
         log.warning("upstream sign-in resumed by another browser", extra={"event": {"city": slug}})
         return _expired()
     identity, next_url = identity_from_dict(row.identity), row.next_url
@@ -161,7 +158,7 @@ def upstream_metadata(slug: str):
     city = config().cities.get(slug)
     if city is None:
         abort(404)
-    connector = connector_for(city, db.session, config().settings)
+    connector = connector_for(city, directories())
     if not isinstance(connector, MetadataConnector):
         abort(404)
     content_type, document = connector.metadata(callback_url(slug))

@@ -8,10 +8,10 @@ import logging
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from core.app import config
 from core.db import db
 from federation.accounts import provision_once_more
 from federation.profile import Identity
-from idp.pages.context import config
 from idp.sso import session as sso
 
 log = logging.getLogger("digione.signin")
@@ -48,6 +48,6 @@ def complete_sign_in(
         httponly=True,
         samesite="Lax",
     )
-    from idp.pages.signin import remember_city
+    from idp.signin.form import remember_city
 
     return remember_city(response, slug)

@@ -12,6 +12,7 @@ from flask import (
     request,
 )
 
+from core.app import config
 from core.db import db
 from core.security import allow_form_targets, safe_next
 from federation.connector import (
@@ -21,12 +22,13 @@ from federation.connector import (
     RedirectConnector,
     connector_for,
 )
-from idp.login.throttle import Throttle
-from idp.oidc.authorize import client_redirect_for
-from idp.pages import bp
-from idp.pages.complete import ACR_PASSWORD, complete_sign_in
-from idp.pages.context import city_name, config, signed_in
-from idp.pages.upstream import begin_upstream
+from idp.signin import bp
+from idp.signin.complete import ACR_PASSWORD, complete_sign_in
+from idp.signin.context import city_name, directories
+from idp.signin.throttle import Throttle
+from idp.signin.upstream import begin_upstream
+from idp.sso.browser import signed_in
+from idp.sso.frontends import form_targets
 
 log = logging.getLogger("digione.signin")
 
@@ -65,7 +67,7 @@ def login(slug: str):
     if city is None:
         abort(404)
     next_url = safe_next(request.values.get("next"))
-    connector = connector_for(city, db.session, cfg.settings)
+    connector = connector_for(city, directories())
     if isinstance(connector, RedirectConnector):
         return begin_upstream(slug, connector, next_url)
     error, status, username = None, 200, ""
@@ -109,7 +111,7 @@ def login(slug: str):
     if status == 429:
         response.headers["Retry-After"] = str(error[1])
     # The sign-in ends at the service's redirect URI: CSP form-action must allow it there.
-    return allow_form_targets(response, [client_redirect_for(next_url)])
+    return allow_form_targets(response, form_targets(next_url))
 
 
 def _signed_in(slug, identity, throttle, keys, next_url):

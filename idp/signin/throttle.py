@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.settings.schema import LoginSettings
-from idp.login.models import LoginFailures
+from idp.signin.models import LoginFailures
 
 
 @dataclass(frozen=True)

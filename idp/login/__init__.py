@@ -1,1 +1,0 @@
-"""Password sign-in support: throttling of failed attempts."""
