@@ -1,6 +1,7 @@
 """Imports every package's models so that Base.metadata is complete (Alembic, tests)."""
 
 from consent import models as consent_models
+from consent.ledger import models as ledger_models
 from core.db import Base
 from federation import models as federation_models
 from federation.embedded import models as embedded_models
@@ -12,6 +13,7 @@ from keys import models as keys_models
 
 MODULES = (
     consent_models,
+    ledger_models,
     federation_models,
     embedded_models,
     saml_models,

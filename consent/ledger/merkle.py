@@ -88,15 +88,19 @@ class RootAccumulator:
             acc._nodes.append((size, digest))
         return acc
 
-    def append(self, leaf: bytes) -> None:
-        """Add the next leaf hash (already :func:`leaf_hash`-ed)."""
+    def append(self, leaf: bytes) -> list[tuple[int, bytes]]:
+        """Add the next leaf hash (already :func:`leaf_hash`-ed). Returns the perfect subtrees
+        of two leaves or more that it completed, as (size, hash), smallest first: the ones a
+        store keeps so that proofs need O(log n) reads (each ends at this leaf)."""
         if not _are_hashes(leaf):
             raise ValueError("a leaf hash is 32 bytes")
-        size, digest = 1, leaf
+        size, digest, completed = 1, leaf, []
         while self._nodes and self._nodes[-1][0] == size:
             digest = node_hash(self._nodes.pop()[1], digest)
             size *= 2
+            completed.append((size, digest))
         self._nodes.append((size, digest))
+        return completed
 
     def extend(self, leaves: Iterable[bytes]) -> None:
         """Append every leaf hash of an iterable, in order."""

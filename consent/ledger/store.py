@@ -1,0 +1,125 @@
+"""The audit log's Merkle tree in the database (consent.ledger.models): appending a leaf in
+the transaction of what it records, the tree head, and the subtree hashes proofs are made of
+(RFC 9162 sections 2.1.3 and 2.1.4), each proof in O(log n) reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from consent.ledger.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    RootAccumulator,
+    SubtreeGetter,
+    consistency_proof,
+    inclusion_proof,
+    subtree_root,
+)
+from consent.ledger.models import HEAD_ID, LedgerHead, LedgerLeaf, LedgerNode
+from core.db import insert_or_skip, utcnow
+
+# Growing the tree by one takes the head row's lock (PostgreSQL: the row; SQLite: the database's
+# write lock) until the transaction ends: writers queue there, none gets another's index, and a
+# transaction rolled back leaves no gap.
+CLAIM = (
+    update(LedgerHead)
+    .where(LedgerHead.id == HEAD_ID)
+    .values(size=LedgerHead.size + 1)
+    .returning(LedgerHead.size, LedgerHead.frontier)
+)
+HEAD = select(LedgerHead.size, LedgerHead.frontier).where(LedgerHead.id == HEAD_ID)
+NEW_HEAD = insert_or_skip(LedgerHead)
+
+
+class LedgerCorrupt(Exception):
+    """The stored tree contradicts itself (a hash missing or of the wrong length)."""
+
+
+def compact_range(size: int, frontier: bytes) -> list[tuple[int, bytes]]:
+    """The head's frontier as (subtree size, hash) pairs, biggest first: one per set bit."""
+    sizes = [1 << bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
+    if len(frontier) != HASH_SIZE * len(sizes):
+        raise LedgerCorrupt(f"the head's frontier does not fit a tree of {size} leaves")
+    return [(s, frontier[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, s in enumerate(sizes)]
+
+
+def _claim(session: Session) -> tuple[int, bytes]:
+    row = session.execute(CLAIM).one_or_none()
+    if row is None:  # an empty database (the migration writes the head; a test may delete it)
+        dialect = session.get_bind().dialect.name
+        session.execute(NEW_HEAD[dialect].values(id=HEAD_ID, size=0, frontier=b""))
+        row = session.execute(CLAIM).one()
+    return row.size, row.frontier
+
+
+def append(session: Session, kind: str, ref: str, leaf_hash: bytes) -> int:
+    """Append one leaf hash, recording ``kind`` and ``ref`` (the row it stands for), in the
+    session's transaction; returns its index. The caller commits with what it records."""
+    size, frontier = _claim(session)
+    index = size - 1
+    tree = RootAccumulator.from_nodes(compact_range(index, frontier))
+    completed = tree.append(leaf_hash)
+    session.execute(
+        update(LedgerHead)
+        .where(LedgerHead.id == HEAD_ID)
+        .values(frontier=b"".join(digest for _size, digest in tree.nodes))
+    )
+    session.execute(
+        insert(LedgerLeaf).values(
+            idx=index, kind=kind, ref=ref, leaf_hash=leaf_hash, appended_at=utcnow()
+        )
+    )
+    if completed:  # each ends at this leaf: 2**level leaves from index >> level
+        nodes = [
+            {"level": level, "idx": index >> level, "hash": digest}
+            for level, digest in ((s.bit_length() - 1, d) for s, d in completed)
+        ]
+        session.execute(insert(LedgerNode), nodes)
+    return index
+
+
+def head(session: Session) -> tuple[int, bytes]:
+    """The tree's size and root hash now."""
+    row = session.execute(HEAD).one_or_none()
+    if row is None or row.size == 0:
+        return 0, EMPTY_ROOT
+    return row.size, RootAccumulator.from_nodes(compact_range(row.size, row.frontier)).root()
+
+
+class StoredTree:
+    """Reads of the stored tree for proofs: perfect subtree hashes by (level, index)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def perfect(self, level: int, index: int) -> bytes:
+        if level == 0:
+            found = self.session.get(LedgerLeaf, index)
+            digest = found.leaf_hash if found is not None else None
+        else:
+            node = self.session.get(LedgerNode, (level, index))
+            digest = node.hash if node is not None else None
+        if digest is None or len(digest) != HASH_SIZE:
+            raise LedgerCorrupt(f"no subtree hash at level {level}, index {index}")
+        return digest
+
+    def get(self, start: int, end: int) -> bytes:
+        """MTH of the aligned range [start, end) (what the proofs ask for)."""
+        return subtree_root(start, end, self.perfect)
+
+    def root(self, size: int) -> bytes:
+        """The root hash the tree had at ``size`` leaves."""
+        return EMPTY_ROOT if size == 0 else self.get(0, size)
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        return inclusion_proof(index, size, self._getter(size))
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        return consistency_proof(old, new, self._getter(new))
+
+    def _getter(self, size: int) -> SubtreeGetter:
+        current, _root = head(self.session)
+        if size > current:
+            raise ValueError(f"the tree has {current} leaves, not {size}")
+        return self.get
