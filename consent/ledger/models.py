@@ -1,5 +1,5 @@
-"""Storage of the audit log's Merkle tree (RFC 9162 section 2.1): its head, its leaves and
-the hashes of its perfect subtrees.
+"""Storage of the audit log's Merkle tree (RFC 9162 section 2.1): its head, its leaves, the
+hashes of its perfect subtrees and its signed checkpoints.
 
 The head is one row: the tree's size and its compact range (the perfect subtrees the leaves
 [0, size) split into, biggest first: one hash per set bit of the size), from which the next
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -50,3 +50,14 @@ class LedgerNode(Base):
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint: the C2SP signed note of the tree head at ``size`` leaves."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""ledger: the audit log's Merkle tree (head, leaves, perfect subtree hashes)
+"""ledger: the audit log's Merkle tree (head, leaves, perfect subtree hashes, checkpoints)
 
 Revision ID: 0007
 Revises: 0006
@@ -40,10 +40,19 @@ def upgrade() -> None:
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx", name=op.f("pk_ledger_nodes")),
     )
+    op.create_table(
+        "ledger_checkpoints",
+        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("root_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("size", name=op.f("pk_ledger_checkpoints")),
+    )
     op.bulk_insert(head, [{"id": 1, "size": 0, "frontier": b""}])
 
 
 def downgrade() -> None:
+    op.drop_table("ledger_checkpoints")
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_leaves")
     op.drop_table("ledger_head")
