@@ -1,8 +1,8 @@
-"""Wires consent into the Flask app: the guardian's pages, the services' consent API and the
-admin API; on the OP, the RFC 8693 token-exchange grant and the check that a consent-bound
-token's consent is still active; the receiver of federation's ``custody_changed``; and the
-request's address hash for the audit trail. The OP and federation do not import consent:
-consent registers itself here."""
+"""Wires consent into the Flask app: the guardian's pages, the services' consent API, the
+admin API and the audit log's public face; on the OP, the RFC 8693 token-exchange grant and
+the check that a consent-bound token's consent is still active; the receiver of federation's
+``custody_changed``; and the request's address hash for the audit trail. The OP and
+federation do not import consent: consent registers itself here."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def request_origin() -> str | None:
 def init_app(app: Flask) -> None:
     from consent import admin_api, api, pages
     from consent.exchange import TokenExchangeGrant
+    from consent.ledger import api as ledger_api
     from consent.records import on_custody_changed, token_consent_active
 
     op = OIDC.of(app)
@@ -34,3 +35,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(ledger_api.bp)

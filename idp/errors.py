@@ -14,7 +14,7 @@ log = logging.getLogger("digione.errors")
 
 API_PREFIXES = ("/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
                 "/oidc/register", "/.well-known/", "/jwks.json", "/consent/api/",
-                "/admin/api/")  # fmt: skip
+                "/admin/api/", "/consent-log/")  # fmt: skip
 
 
 def _page(status: int, title: str, detail: str):

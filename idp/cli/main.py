@@ -23,7 +23,18 @@ def main(ctx: click.Context, folder: str | None) -> None:
     ctx.obj = CliContext(Path(folder) if folder else None)
 
 
-COMMANDS = ("clients", "config", "consent", "db", "demo", "keys", "people", "purposes", "serve")
+COMMANDS = (
+    "audit",
+    "clients",
+    "config",
+    "consent",
+    "db",
+    "demo",
+    "keys",
+    "people",
+    "purposes",
+    "serve",
+)
 
 
 def _register() -> None:
