@@ -43,3 +43,36 @@ def keys(cli: CliContext) -> None:
         origin = checkpoints.origin_for(cli.config().settings.server.issuer)
         lines = [v.to_string() for v in checkpoints.verifiers(origin, key_store())]
     click.echo("\n".join(lines))
+
+
+@command.command("verify")
+@pass_cli
+def verify(cli: CliContext) -> None:
+    """Recompute the log's tree from its stored leaves and check every stored subtree hash,
+    the head and every checkpoint (its root and its signature). Prints what does not add up
+    on standard error and exits 1; prints the size verified and exits 0 when all does."""
+    import sys
+
+    from consent.ledger import checkpoints
+    from consent.ledger.verify import verify_tree
+    from keys.app import key_store
+
+    with cli.database() as session:
+        origin = checkpoints.origin_for(cli.config().settings.server.issuer)
+        known = checkpoints.verifiers(origin, key_store())
+        size = [0]
+        terminal = sys.stderr.isatty()
+
+        def progress(done: int) -> None:
+            size[0] = done
+            if terminal and done % 100_000 == 0:
+                click.echo(f"\r{done:,} leaves", err=True, nl=False)
+
+        findings = verify_tree(session, origin, known, progress)
+    if terminal:
+        click.echo("\r", err=True, nl=False)
+    for finding in findings:
+        click.echo(finding.what, err=True)
+    if findings:
+        raise SystemExit(1)
+    click.echo(f"verified: {size[0]} leaves, every stored hash, the head and each checkpoint")
