@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from consent.ledger import merkle, store
-from consent.ledger.models import LedgerLeaf
+from consent.ledger.models import LedgerCheckpoint, LedgerLeaf
+from consent.schema import MESSAGE
 
 WRITERS, EACH = 8, 15
 
@@ -88,3 +91,30 @@ def test_a_rolled_back_append_leaves_no_trace(engine: Engine):
         assert store.head(session) == (2, merkle.root([leaf(1), leaf(3)]))
         refs = session.scalars(select(LedgerLeaf.ref).order_by(LedgerLeaf.idx)).all()
         assert refs == ["kept", "next"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_leaves SET kind = 'changed'",
+        "DELETE FROM ledger_leaves",
+        "UPDATE ledger_nodes SET level = 9",
+        "DELETE FROM ledger_nodes",
+        "UPDATE ledger_checkpoints SET note = 'changed'",
+        "DELETE FROM ledger_checkpoints",
+    ],
+)
+def test_the_log_tables_refuse_update_and_delete(engine: Engine, statement: str):
+    """Leaves, subtree hashes and checkpoints are only ever inserted: the database refuses
+    anything else (consent.schema, migration 0007)."""
+    with Session(engine) as session, session.begin():
+        store.append(session, "test", "a", leaf(1))
+        store.append(session, "test", "b", leaf(2))
+        size, root = store.head(session)
+        session.add(LedgerCheckpoint(size=size, root_hash=root, note="signed note"))
+    with pytest.raises(DBAPIError) as refused, engine.begin() as connection:
+        connection.execute(text(statement))
+    assert MESSAGE in str(refused.value)
+    with Session(engine) as session:
+        assert store.head(session) == (2, merkle.root([leaf(1), leaf(2)]))
+        assert len(session.scalars(select(LedgerLeaf)).all()) == 2

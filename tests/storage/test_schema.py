@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from consent.models import AuditEntry, ConsentEvent, ConsentRecord, Purpose
-from consent.schema import APPEND_ONLY, MESSAGE
+from consent.schema import CONSENT_TABLES, MESSAGE
 from federation.models import Person
 from idp.migrate import current, head
 from idp.models import metadata
@@ -138,14 +138,14 @@ def _value(engine: Engine, table: str, key: object) -> object:
 
 def test_append_only_tables_take_inserts(engine: Engine, consent_rows: dict[str, object]):
     """INSERT works on every append-only table."""
-    assert set(consent_rows) == set(APPEND_ONLY) == set(CHANGES)
+    assert set(consent_rows) == set(CONSENT_TABLES) == set(CHANGES)
     assert _value(engine, "consent_records", consent_rows["consent_records"]) == "helsinki"
     assert _value(engine, "consent_events", consent_rows["consent_events"]) == "requested"
     assert _value(engine, "audit_events", consent_rows["audit_events"]) == "consent.request"
 
 
 @pytest.mark.parametrize("action", ["UPDATE", "DELETE"])
-@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize("table", CONSENT_TABLES)
 def test_append_only_tables_refuse_update_and_delete(
     engine: Engine, consent_rows: dict[str, object], table: str, action: str
 ):

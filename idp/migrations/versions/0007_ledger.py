@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import core.db
+from consent import schema
 
 revision = "0007"
 down_revision = "0006"
@@ -49,9 +50,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("size", name=op.f("pk_ledger_checkpoints")),
     )
     op.bulk_insert(head, [{"id": 1, "size": 0, "frontier": b""}])
+    # Leaves, subtree hashes and checkpoints are only ever inserted.
+    for statement in schema.create_statements(op.get_bind().dialect.name, schema.LEDGER_TABLES):
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    for statement in schema.drop_statements(op.get_bind().dialect.name, schema.LEDGER_TABLES):
+        op.execute(statement)
     op.drop_table("ledger_checkpoints")
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_leaves")

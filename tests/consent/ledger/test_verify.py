@@ -1,7 +1,8 @@
 """Recomputing the log from its stored leaves (consent.ledger.verify, `digione audit verify`)
 after changes made as a database superuser would make them, in plain SQL: a leaf changed,
 deleted, inserted in the middle or two swapped; a checkpoint's root replaced, or its note
-signed by another key. Each is named, and the command exits 1."""
+signed by another key, each after dropping the append-only triggers. Each is named, and the
+command exits 1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 
 from sqlalchemy import text
 
+from consent import schema
 from consent.ledger import checkpoints, merkle, store
 from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.note import Signer, sign
@@ -35,8 +37,12 @@ def build(app, sizes=(8, 20)) -> None:
 
 
 def tamper(app, *statements: tuple[str, dict]) -> None:
-    """Plain SQL, as a database superuser would change the tables."""
+    """Plain SQL, as a database superuser would change the tables: first drop the triggers
+    that keep them append-only (the test database's teardown makes them again)."""
     with app.app_context():
+        dialect = db.engine.dialect.name
+        for statement in schema.drop_statements(dialect, schema.LEDGER_TABLES):
+            db.session.execute(text(statement))
         for statement, values in statements:
             db.session.execute(text(statement), values)
         db.session.commit()
