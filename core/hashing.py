@@ -13,6 +13,11 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def b64url_decode(text: str) -> bytes:
+    """base64url with or without padding (RFC 7515 section 2), decoded."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def sha256_hex(value: str | bytes) -> str:
     """SHA-256 in hex of ``value`` (text as UTF-8)."""
     data = value.encode() if isinstance(value, str) else value

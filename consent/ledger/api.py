@@ -75,10 +75,9 @@ def inclusion() -> Response:
     if isinstance(numbers, Response):
         return numbers
     index, size = numbers
-    current, _root = store.head(db.session)
-    if not index < size <= current:
-        return _invalid(f"need index < size <= {current}, the tree's size")
     tree = store.StoredTree(db.session)
+    if not index < size <= tree.size:
+        return _invalid(f"need index < size <= {tree.size}, the tree's size")
     leaf = tree.perfect(0, index)
     proof = tree.inclusion(index, size)
     return jsonify(index=index, size=size, leaf_hash=_b64(leaf), proof=[_b64(h) for h in proof])
@@ -91,8 +90,8 @@ def consistency() -> Response:
     if isinstance(numbers, Response):
         return numbers
     old, new = numbers
-    current, _root = store.head(db.session)
-    if not old <= new <= current:
-        return _invalid(f"need old <= new <= {current}, the tree's size")
-    proof = store.StoredTree(db.session).consistency(old, new)
+    tree = store.StoredTree(db.session)
+    if not old <= new <= tree.size:
+        return _invalid(f"need old <= new <= {tree.size}, the tree's size")
+    proof = tree.consistency(old, new)
     return jsonify(old=old, new=new, proof=[_b64(h) for h in proof])

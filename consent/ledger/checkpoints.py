@@ -9,7 +9,6 @@ checkpoint's root: a rewritten subtree stops the log instead of being signed ove
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +21,7 @@ from consent.ledger.merkle import verify_consistency
 from consent.ledger.models import LedgerCheckpoint
 from consent.ledger.note import Signer, Verifier, sign
 from core.db import insert_or_skip, utcnow
+from core.hashing import b64url_decode
 from keys.store import KeyStore
 
 AUDIT = "audit"
@@ -47,11 +47,7 @@ def signer(origin: str, keys: KeyStore) -> Signer:
 def verifiers(origin: str, keys: KeyStore) -> list[Verifier]:
     """A verifier of every audit key ever made, newest first (c2sp.org/signed-note keys)."""
     rows = [row for row in keys.list_keys() if row.use == AUDIT]
-    return [Verifier(origin, _raw(row.public_jwk["x"])) for row in rows]
-
-
-def _raw(x: str) -> bytes:
-    return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+    return [Verifier(origin, b64url_decode(row.public_jwk["x"])) for row in rows]
 
 
 def latest(session: Session) -> LedgerCheckpoint | None:

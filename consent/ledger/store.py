@@ -29,6 +29,7 @@ CLAIM = (
     .returning(LedgerHead.size, LedgerHead.frontier)
 )
 HEAD = select(LedgerHead.size, LedgerHead.frontier).where(LedgerHead.id == HEAD_ID)
+SIZE = select(LedgerHead.size).where(LedgerHead.id == HEAD_ID)
 NEW_HEAD = insert_or_skip(LedgerHead)
 
 
@@ -87,11 +88,18 @@ def head(session: Session) -> tuple[int, bytes]:
     return row.size, RootAccumulator.from_nodes(compact_range(row.size, row.frontier)).root()
 
 
+def size(session: Session) -> int:
+    """How many leaves the tree has now."""
+    return session.scalar(SIZE) or 0
+
+
 class StoredTree:
-    """Reads of the stored tree for proofs: perfect subtree hashes by (level, index)."""
+    """Reads of the stored tree for proofs, of sizes up to ``size``, the tree's size when it
+    was made: perfect subtree hashes by (level, index)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.size = size(session)
 
     def perfect(self, level: int, index: int) -> bytes:
         if level == 0:
@@ -119,7 +127,6 @@ class StoredTree:
         return consistency_proof(old, new, self._getter(new))
 
     def _getter(self, size: int) -> SubtreeGetter:
-        current, _root = head(self.session)
-        if size > current:
-            raise ValueError(f"the tree has {current} leaves, not {size}")
+        if size > self.size:
+            raise ValueError(f"the tree has {self.size} leaves, not {size}")
         return self.get

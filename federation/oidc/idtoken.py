@@ -11,7 +11,6 @@ Every refusal raises ``UpstreamRejected`` with a reason for the log, never a cla
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import math
@@ -22,7 +21,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from core.hashing import sha256_b64url
+from core.hashing import b64url_decode, sha256_b64url
 from federation.connector import UpstreamRejected
 
 ALGORITHMS = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
@@ -32,15 +31,11 @@ MIN_RSA_BITS = 2048
 KeysFor = Callable[[str | None], list[dict[str, Any]]]
 
 
-def _b64decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
 def _header(token: str) -> dict[str, Any]:
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 64 * 1024:
         raise UpstreamRejected("the ID token is not a signed JWT")
     try:
-        header = json.loads(_b64decode(token.split(".", 1)[0]))
+        header = json.loads(b64url_decode(token.split(".", 1)[0]))
     except ValueError:
         raise UpstreamRejected("the ID token's header is not JSON") from None
     if not isinstance(header, dict):
