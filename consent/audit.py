@@ -1,8 +1,8 @@
 """The audit trail: every consent event, purpose change and admin action, appended to
 ``audit_events``. Who (actor type and id), what (action), when, from where (the channel and a
 keyed hash of the client address, so the address itself is never stored) and which record or
-purpose. Identifiers only: never a name, a user name or an address. The entries are to be
-chained into a tamper-evident log (CONSENT.md, audit trail).
+purpose. Identifiers only: never a name, a user name or an address. Each entry is a leaf of the
+tamper-evident audit log, appended in the transaction that writes it (consent.ledger.entries).
 
 Where an entry comes from is asked of an origin function that the web layer registers
 (:func:`set_origin`, consent.app); without one (the command line) it is None."""
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from consent.ledger import entries
 from consent.models import AuditEntry
 from core.db import Prebuilt, Write, utcnow
 
@@ -46,7 +47,7 @@ INSERT = Prebuilt(
     insert(AuditEntry),
     "audit",
     ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
-     "address_hash", "detail"),
+     "address_hash", "detail", "leaf"),
 )  # fmt: skip
 
 
@@ -74,18 +75,26 @@ def entry(
     }
 
 
+def logged(session: Session, **fields: Any) -> dict:
+    """One entry's columns (``fields`` as for entry) with its leaf appended to the audit log."""
+    values = entry(**fields)
+    values["leaf"] = entries.append(session, "audit", values)
+    return values
+
+
 def append(session: Session, **fields: Any) -> AuditEntry:
     """Add one entry (``fields`` as for entry; the caller commits with the change it
     describes)."""
-    added = AuditEntry(**entry(**fields))
+    added = AuditEntry(**logged(session, **fields))
     session.add(added)
     return added
 
 
-def row(**fields: Any) -> Write:
+def row(session: Session, **fields: Any) -> Write:
     """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
-    that writes it together with another row (core.db.insert_together)."""
-    return INSERT.row(entry(**fields))
+    that writes it together with another row (core.db.insert_together); its leaf is appended
+    now."""
+    return INSERT.row(logged(session, **fields))
 
 
 def cli_actor() -> str:

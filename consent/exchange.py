@@ -240,6 +240,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         alg = ex.source.client_metadata.get("access_token_signed_response_alg") or "RS256"
         token = minter.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})
         trail = audit.row(
+            db.session,
             actor_type="service",
             actor_id=client.client_id,
             action="consent.exchange",

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -87,6 +88,9 @@ class ConsentRecord(Base):
     city: Mapped[str] = mapped_column(String(32))  # the controller: the child's city
     requested_by: Mapped[str | None] = mapped_column(String(64))  # the client that asked
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its leaf in the audit log (consent.ledger.entries), unique; None only for a row written
+    # behind the broker's back, which `digione audit verify` names.
+    leaf: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
 
 
 class ConsentEvent(Base):
@@ -109,6 +113,9 @@ class ConsentEvent(Base):
     deciders: Mapped[dict | None] = mapped_column(JSON)
     purpose_version: Mapped[int | None] = mapped_column(Integer)  # the text the actor saw
     reason: Mapped[str | None] = mapped_column(String(64))
+    # Its leaf in the audit log (consent.ledger.entries), unique; None only for a row written
+    # behind the broker's back, which `digione audit verify` names.
+    leaf: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
 
 
 class AuditEntry(Base):
@@ -128,3 +135,6 @@ class AuditEntry(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address_hash: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Its leaf in the audit log (consent.ledger.entries), unique; None only for a row written
+    # behind the broker's back, which `digione audit verify` names.
+    leaf: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)

@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from consent import audit, purposes
-from consent.models import ConsentEvent, ConsentRecord, Purpose
+from consent.ledger import entries
+from consent.models import ConsentEvent, ConsentRecord, Purpose, new_id
 from consent.notify import notifier
 from consent.policy import CannotConsent, Child, Deciders, deciders, needs_consent
 from consent.states import HELSINKI, TERMINAL, Derived, Event, derive
@@ -132,7 +133,8 @@ def _view(
 
 
 def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> ConsentEvent:
-    row = ConsentEvent(record_id=record.id, kind=kind, at=utcnow(), **fields)
+    values = {"record_id": record.id, "kind": kind, "at": utcnow(), **fields}
+    row = ConsentEvent(**values, leaf=entries.append(session, "event", values))
     session.add(row)
     session.flush()
     audit.append(
@@ -211,14 +213,16 @@ def request(
             existing.derived.state not in TERMINAL
         ):
             return existing, False
-    record = ConsentRecord(
-        purpose_id=purpose.purpose_id,
-        purpose_version=purpose.version,
-        child_id=child.id,
-        city=_city_of(session, child),
-        requested_by=client_id,
-        created_at=utcnow(),
-    )
+    values = {
+        "id": new_id(),
+        "purpose_id": purpose.purpose_id,
+        "purpose_version": purpose.version,
+        "child_id": child.id,
+        "city": _city_of(session, child),
+        "requested_by": client_id,
+        "created_at": utcnow(),
+    }
+    record = ConsentRecord(**values, leaf=entries.append(session, "record", values))
     session.add(record)
     session.flush()
     common = {"actor_type": "service", "actor_id": client_id, "method": method}

@@ -4,6 +4,8 @@ the transaction of what it records, the tree head, and the subtree hashes proofs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -19,15 +21,20 @@ from consent.ledger.merkle import (
 from consent.ledger.models import HEAD_ID, LedgerHead, LedgerLeaf, LedgerNode
 from core.db import insert_or_skip, utcnow
 
-# Growing the tree by one takes the head row's lock (PostgreSQL: the row; SQLite: the database's
-# write lock) until the transaction ends: writers queue there, none gets another's index, and a
+
+# Growing the tree takes the head row's lock (PostgreSQL: the row; SQLite: the database's write
+# lock) until the transaction ends: writers queue there, none gets another's index, and a
 # transaction rolled back leaves no gap.
-CLAIM = (
-    update(LedgerHead)
-    .where(LedgerHead.id == HEAD_ID)
-    .values(size=LedgerHead.size + 1)
-    .returning(LedgerHead.size, LedgerHead.frontier)
-)
+def _claim_statement(count: int):
+    return (
+        update(LedgerHead)
+        .where(LedgerHead.id == HEAD_ID)
+        .values(size=LedgerHead.size + count)
+        .returning(LedgerHead.size, LedgerHead.frontier)
+    )
+
+
+CLAIM = _claim_statement(1)
 HEAD = select(LedgerHead.size, LedgerHead.frontier).where(LedgerHead.id == HEAD_ID)
 SIZE = select(LedgerHead.size).where(LedgerHead.id == HEAD_ID)
 NEW_HEAD = insert_or_skip(LedgerHead)
@@ -45,39 +52,46 @@ def compact_range(size: int, frontier: bytes) -> list[tuple[int, bytes]]:
     return [(s, frontier[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, s in enumerate(sizes)]
 
 
-def _claim(session: Session) -> tuple[int, bytes]:
-    row = session.execute(CLAIM).one_or_none()
+def _claim(session: Session, count: int) -> tuple[int, bytes]:
+    """Claim ``count`` leaf indexes: the size before them and the frontier at that size."""
+    claim = CLAIM if count == 1 else _claim_statement(count)
+    row = session.execute(claim).one_or_none()
     if row is None:  # an empty database (the migration writes the head; a test may delete it)
         dialect = session.get_bind().dialect.name
         session.execute(NEW_HEAD[dialect].values(id=HEAD_ID, size=0, frontier=b""))
-        row = session.execute(CLAIM).one()
-    return row.size, row.frontier
+        row = session.execute(claim).one()
+    return row.size - count, row.frontier
 
 
 def append(session: Session, kind: str, ref: str, leaf_hash: bytes) -> int:
     """Append one leaf hash, recording ``kind`` and ``ref`` (the row it stands for), in the
     session's transaction; returns its index. The caller commits with what it records."""
-    size, frontier = _claim(session)
-    index = size - 1
-    tree = RootAccumulator.from_nodes(compact_range(index, frontier))
-    completed = tree.append(leaf_hash)
+    return extend(session, [(kind, ref, leaf_hash)])
+
+
+def extend(session: Session, leaves: Sequence[tuple[str, str, bytes]]) -> int:
+    """Append leaves given as (kind, ref, leaf hash), in order, in the session's transaction;
+    returns the first one's index."""
+    start, frontier = _claim(session, len(leaves))
+    tree = RootAccumulator.from_nodes(compact_range(start, frontier))
+    now, rows, nodes = utcnow(), [], []
+    for index, (kind, ref, leaf_hash) in enumerate(leaves, start):
+        # Each completed subtree ends at this leaf: 2**level leaves from index >> level.
+        for size, digest in tree.append(leaf_hash):
+            level = size.bit_length() - 1
+            nodes.append({"level": level, "idx": index >> level, "hash": digest})
+        rows.append(
+            {"idx": index, "kind": kind, "ref": ref, "leaf_hash": leaf_hash, "appended_at": now}
+        )
     session.execute(
         update(LedgerHead)
         .where(LedgerHead.id == HEAD_ID)
         .values(frontier=b"".join(digest for _size, digest in tree.nodes))
     )
-    session.execute(
-        insert(LedgerLeaf).values(
-            idx=index, kind=kind, ref=ref, leaf_hash=leaf_hash, appended_at=utcnow()
-        )
-    )
-    if completed:  # each ends at this leaf: 2**level leaves from index >> level
-        nodes = [
-            {"level": level, "idx": index >> level, "hash": digest}
-            for level, digest in ((s.bit_length() - 1, d) for s, d in completed)
-        ]
+    session.execute(insert(LedgerLeaf), rows)
+    if nodes:
         session.execute(insert(LedgerNode), nodes)
-    return index
+    return start
 
 
 def head(session: Session) -> tuple[int, bytes]:

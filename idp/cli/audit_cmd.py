@@ -49,11 +49,13 @@ def keys(cli: CliContext) -> None:
 @pass_cli
 def verify(cli: CliContext) -> None:
     """Recompute the log's tree from its stored leaves and check every stored subtree hash,
-    the head and every checkpoint (its root and its signature). Prints what does not add up
-    on standard error and exits 1; prints the size verified and exits 0 when all does."""
+    the head and every checkpoint (its root and its signature); then check every consent
+    record, consent event and audit entry against its leaf. Prints what does not add up on
+    standard error and exits 1; prints the size verified and exits 0 when all does."""
     import sys
 
     from consent.ledger import checkpoints
+    from consent.ledger.rows import verify_rows
     from consent.ledger.verify import verify_tree
     from keys.app import key_store
 
@@ -68,11 +70,19 @@ def verify(cli: CliContext) -> None:
             if terminal and done % 100_000 == 0:
                 click.echo(f"\r{done:,} leaves", err=True, nl=False)
 
+        def checked(done: int) -> None:
+            if terminal and done % 100_000 == 0:
+                click.echo(f"\r{done:,} rows checked", err=True, nl=False)
+
         findings = verify_tree(session, origin, known, progress)
+        findings += verify_rows(session, checked)
     if terminal:
         click.echo("\r", err=True, nl=False)
     for finding in findings:
         click.echo(finding.what, err=True)
     if findings:
         raise SystemExit(1)
-    click.echo(f"verified: {size[0]} leaves, every stored hash, the head and each checkpoint")
+    click.echo(
+        f"verified: {size[0]} leaves, every stored hash, the head, each checkpoint, and every "
+        "consent record, event and audit entry against its leaf"
+    )
