@@ -6,11 +6,17 @@ federation do not import consent: consent registers itself here."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, has_request_context, request
 
 from consent import audit
+from core.app import add_notice
+from core.db import db
 from federation.signals import custody_changed
 from idp.oidc import OIDC
+
+log = logging.getLogger("digione.audit")
 
 
 def request_origin() -> str | None:
@@ -36,3 +42,20 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(ledger_api.bp)
+    _log_upkeep(app)
+
+
+def _log_upkeep(app: Flask) -> None:
+    """Checkpoints every ``audit.checkpoint_seconds`` and the witness (consent.ledger.upkeep),
+    before requests as the keys' upkeep; /readyz reports the witness."""
+    from consent.ledger.upkeep import UPKEEP, LogUpkeep
+
+    upkeep = UPKEEP.put(app, LogUpkeep(app))
+    add_notice(app, "audit_witness", lambda: upkeep.witness_state(db.session))
+    if upkeep.witness is None:
+        log.warning("audit.witness_file is empty: the audit log's checkpoints have no witness")
+
+    @app.before_request
+    def _checkpoint() -> None:
+        if upkeep.due() and request.endpoint not in ("health.healthz", "static"):
+            upkeep.run()

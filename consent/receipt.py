@@ -1,7 +1,9 @@
 """A consent receipt: the record as JSON, signed as a JWS by the broker's published signing key
 (CONSENT.md "What a consent record carries", merged from ISO/IEC TS 27560:2023 and the Kantara
 Consent Receipt v1.1). Anyone verifies it with /.well-known/jwks.json; GDPR art. 7(1): the
-controller can demonstrate who consented, when, to which text and by which sign-in."""
+controller can demonstrate who consented, when, to which text and by which sign-in. Its
+``log`` carries the record's entries in the audit log with their inclusion proofs against a
+signed checkpoint, so it is verifiable against the log too (consent.ledger.proofs)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from consent import records
+from consent.ledger import checkpoints, proofs
 from consent.models import ConsentEvent
 from consent.records import View
 from core.db import utcnow
@@ -129,6 +132,22 @@ def claims(session: Session, current: View, cfg: Config, *, language: str = "fi"
             "ended_at": _time(derived.ended_at),
         },
         "withdrawal_method": WITHDRAWAL_METHOD,
+        "log": _log(session, record.id, settings.server.issuer),
+    }
+
+
+def _log(session: Session, record_id: str, issuer: str) -> dict | None:
+    """Where the record stands in the audit log: its record and events as leaves with their
+    inclusion proofs against the latest checkpoint (consent.ledger.proofs), and where to fetch
+    the keys that verify the checkpoint."""
+    found = proofs.bundle(session, record_id, audit=False)
+    if found is None:
+        return None
+    del found["record_id"]
+    return {
+        "origin": checkpoints.origin_for(issuer),
+        "keys": f"{issuer.rstrip('/')}/consent-log/keys",
+        **found,
     }
 
 

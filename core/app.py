@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -39,6 +40,16 @@ class Slot(Generic[T]):
 
 CONFIG: Slot[Config] = Slot("digione")
 DIGIONE = CONFIG.name
+
+
+# What /readyz reports beside its checks without failing on it: a name and a function that
+# says how that part stands (e.g. the audit log's witness), registered by the package it is.
+NOTICES: Slot[dict[str, Callable[[], str]]] = Slot("digione.notices")
+
+
+def add_notice(app: Flask, name: str, state: Callable[[], str]) -> None:
+    """Have /readyz report ``name``: what ``state()`` says, asked at each probe."""
+    app.extensions.setdefault(NOTICES.name, {})[name] = state
 
 
 def config_of(app: Flask) -> Config:

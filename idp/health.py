@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from core.app import NOTICES
 from core.db import db
 
 bp = Blueprint("health", __name__)
@@ -18,7 +19,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """The database answers and the signing keys are loaded; 503 otherwise."""
+    """The database answers and the signing keys are loaded; 503 otherwise. ``notices`` say
+    how the parts stand that do not stop the broker serving (the audit log's witness)."""
     from keys.app import keys_ready
 
     checks = {"database": False, "keys": False}
@@ -32,4 +34,19 @@ def readyz():
         logging.getLogger("digione.health").exception("readiness check failed")
         db.session.rollback()
     ready = all(checks.values())
-    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    if ready:
+        states = current_app.extensions.get(NOTICES.name, {})
+        body["notices"] = {name: _asked(state) for name, state in states.items()}
+    return jsonify(body), 200 if ready else 503
+
+
+def _asked(state) -> str:
+    try:
+        return state()
+    except Exception:  # a notice never fails the probe; the reason is logged
+        import logging
+
+        logging.getLogger("digione.health").exception("readiness notice failed")
+        db.session.rollback()
+        return "unknown"

@@ -17,6 +17,7 @@ from consent.ledger.checkpoint import CheckpointError, open_checkpoint
 from consent.ledger.merkle import RootAccumulator
 from consent.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
 from consent.ledger.note import NoteError, Verifier
+from consent.ledger.witness import Witnessed
 
 BATCH = 10_000
 LEAVES = select(LedgerLeaf.idx, LedgerLeaf.leaf_hash).order_by(LedgerLeaf.idx)
@@ -115,3 +116,45 @@ def _checkpoint(
     if (signed.size, signed.root_hash) != (row.size, row.root_hash):
         found.append(Finding(f"checkpoint {row.size}: the signed note says another tree"))
     return found
+
+
+def verify_witness(
+    session: Session, lines: Iterable[tuple[int, Witnessed | ValueError]], origin: str,
+    verifiers: Iterable[Verifier],
+) -> tuple[int, list[Finding]]:  # fmt: skip
+    """Check the witness's copy (consent.ledger.witness) against the database: each
+    checkpoint it holds verifies, the database still has it, and the stored tree's root at its
+    size is its root. Returns how many it holds and the findings."""
+    verifiers = list(verifiers)
+    tree, findings, count = store.StoredTree(session), [], 0
+    for number, held in lines:
+        if isinstance(held, ValueError):
+            findings.append(Finding(f"witness line {number}: {held}"))
+            continue
+        count += 1
+        where = f"the witness's checkpoint {held.size}"
+        try:
+            signed = open_checkpoint(held.note, verifiers, origin)
+        except (NoteError, CheckpointError) as exc:
+            findings.append(Finding(f"{where}: its note does not verify ({exc})"))
+            continue
+        if (signed.size, signed.root_hash) != (held.size, held.root_hash):
+            findings.append(Finding(f"{where}: its note says another tree"))
+        stored = session.get(LedgerCheckpoint, held.size)
+        if stored is None:
+            findings.append(Finding(f"{where} is missing from the database"))
+        elif stored.root_hash != held.root_hash:
+            findings.append(Finding(f"{where} is not the database's checkpoint of that size"))
+        if held.size > tree.size:
+            findings.append(Finding(f"{where} is beyond the {tree.size} stored leaves"))
+            continue
+        try:
+            root = tree.root(held.size)
+        except store.LedgerCorrupt as exc:
+            findings.append(Finding(f"{where}: the stored tree cannot say its root ({exc})"))
+            continue
+        if root != held.root_hash:
+            findings.append(
+                Finding(f"{where}: the stored leaves' root at its size differs: a rewritten log")
+            )
+    return count, findings

@@ -100,6 +100,11 @@ class UiSettings(Strict):
     default_locale: Locale = "fi"
 
 
+class AuditSettings(Strict):
+    checkpoint_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
+    witness_file: str = "audit-witness.jsonl"
+
+
 class Settings(Strict):
     """defaults.toml; each section may be overridden by DIGIONE_<SECTION>_<KEY>."""
 
@@ -114,6 +119,7 @@ class Settings(Strict):
     demo: DemoSettings = DemoSettings()
     logging: LoggingSettings = LoggingSettings()
     ui: UiSettings = UiSettings()
+    audit: AuditSettings = AuditSettings()
 
 
 class LocalizedName(Strict):

@@ -1,7 +1,10 @@
-"""`digione audit checkpoint|keys`: the tamper-evident audit log's signed checkpoints and the
-keys that verify them (consent.ledger)."""
+"""`digione audit checkpoint|keys|verify|proof`: the tamper-evident audit log's signed
+checkpoints, the keys that verify them, its verification and a record's inclusion proofs
+(consent.ledger)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -16,19 +19,25 @@ def command() -> None:
 @command.command("checkpoint")
 @pass_cli
 def checkpoint(cli: CliContext) -> None:
-    """Sign a checkpoint of the log as it is now (the latest one if nothing was added since)
-    and print it: a C2SP signed note anyone verifies with `digione audit keys`."""
+    """Sign a checkpoint of the log as it is now (the latest one if nothing was added since),
+    hand it to the witness and print it: a C2SP signed note anyone verifies with `digione
+    audit keys`."""
     from consent.ledger import checkpoints
     from consent.ledger.store import LedgerCorrupt
+    from consent.ledger.upkeep import UPKEEP
     from keys.app import key_store
 
     with cli.database() as session:
-        origin = checkpoints.origin_for(cli.config().settings.server.issuer)
+        upkeep = UPKEEP.current()
         try:
-            made = checkpoints.make(session, checkpoints.signer(origin, key_store()))
+            made = checkpoints.make(session, checkpoints.signer(upkeep.origin, key_store()))
         except LedgerCorrupt as exc:
             raise click.ClickException(f"not signed: {exc}") from None
         note = made.note
+        session.commit()
+        upkeep.bring_witness(session, key_store())
+    if upkeep.problem:
+        click.echo(f"warning: the witness is behind: {upkeep.problem}", err=True)
     click.echo(note, nl=False)
 
 
@@ -46,17 +55,26 @@ def keys(cli: CliContext) -> None:
 
 
 @command.command("verify")
+@click.option(
+    "--witness",
+    "witness_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The witness file to check (default: audit.witness_file of the configuration).",
+)
 @pass_cli
-def verify(cli: CliContext) -> None:
+def verify(cli: CliContext, witness_path: Path | None) -> None:
     """Recompute the log's tree from its stored leaves and check every stored subtree hash,
     the head and every checkpoint (its root and its signature); then check every consent
-    record, consent event and audit entry against its leaf. Prints what does not add up on
-    standard error and exits 1; prints the size verified and exits 0 when all does."""
+    record, consent event and audit entry against its leaf, and every checkpoint the witness
+    holds against the database. Prints what does not add up on standard error and exits 1;
+    prints the size verified and exits 0 when all does."""
     import sys
 
     from consent.ledger import checkpoints
     from consent.ledger.rows import verify_rows
-    from consent.ledger.verify import verify_tree
+    from consent.ledger.upkeep import UPKEEP
+    from consent.ledger.verify import verify_tree, verify_witness
+    from consent.ledger.witness import WitnessFile
     from keys.app import key_store
 
     with cli.database() as session:
@@ -76,13 +94,46 @@ def verify(cli: CliContext) -> None:
 
         findings = verify_tree(session, origin, known, progress)
         findings += verify_rows(session, checked)
+        witness = WitnessFile(witness_path) if witness_path else UPKEEP.current().witness
+        witnessed = 0
+        if witness is not None:
+            witnessed, found = verify_witness(session, witness.entries(), origin, known)
+            findings += found
     if terminal:
         click.echo("\r", err=True, nl=False)
     for finding in findings:
         click.echo(finding.what, err=True)
     if findings:
         raise SystemExit(1)
+    held = f"the witness's {witnessed} checkpoint(s)" if witness else "no witness configured"
     click.echo(
-        f"verified: {size[0]} leaves, every stored hash, the head, each checkpoint, and every "
-        "consent record, event and audit entry against its leaf"
+        f"verified: {size[0]} leaves, every stored hash, the head, each checkpoint, every "
+        f"consent record, event and audit entry against its leaf, and {held}"
     )
+
+
+@command.command("proof")
+@click.argument("record_id")
+@pass_cli
+def proof(cli: CliContext, record_id: str) -> None:
+    """Print a consent record's entries in the log (the record, its events and the audit
+    entries about it) with their inclusion proofs against the latest checkpoint, as JSON, for
+    an outside auditor (docs/consent.md says how to check them)."""
+    import json
+
+    from consent.ledger import proofs
+    from consent.ledger.upkeep import UPKEEP
+
+    with cli.database() as session:
+        found = proofs.bundle(session, record_id)
+        origin = UPKEEP.current().origin
+    if found is None:
+        raise click.ClickException(f"no consent record {record_id} in the log")
+    click.echo(json.dumps({"origin": origin, **found}, indent=2, ensure_ascii=False))
+    waiting = sum(1 for entry in found["entries"] if entry["proof"] is None)
+    if waiting:
+        click.echo(
+            f"{waiting} entr{'y' if waiting == 1 else 'ies'} after the latest checkpoint "
+            "(no proof yet): run `digione audit checkpoint`, then this again",
+            err=True,
+        )

@@ -64,3 +64,54 @@ def test_the_receipt_verifies_against_the_jwks_and_carries_the_record(consent_ap
     assert body["validity"]["from"] and body["validity"]["until"]
     assert body["validity"]["days"] == 365
     assert body["withdrawal_method"] == "page, one action"
+
+
+def test_the_receipt_carries_its_entries_and_proofs_an_outside_verifier_checks(consent_app):
+    """The receipt's ``log``: the record and each event as a leaf, its bytes, and its audit
+    path to a signed checkpoint; checked with tests/interop/tlog_verifier.py alone."""
+    import base64
+    import json
+
+    from tests.interop import tlog_verifier as auditor
+
+    with consent_app.app_context():
+        pupil1, g1 = person("espoo", "pupil1"), person("espoo", "guardian1")
+        purpose = purposes.latest(db.session, READING)
+        current, _ = records.request(db.session, purpose, pupil1, client_id="demo-reading-app")
+        db.session.commit()
+        before = receipt.claims(
+            db.session, records.view(db.session, current.record), config_of(consent_app)
+        )
+        records.answer(db.session, current.record, g1, "approve", method="page", acr="urn:test")
+        db.session.commit()
+        from consent.ledger import checkpoints
+
+        checkpoints.make(db.session, checkpoints.signer(before["log"]["origin"], key_store()))
+        db.session.commit()
+        body = receipt.claims(
+            db.session, records.view(db.session, current.record), config_of(consent_app)
+        )
+        record_id = current.record.id
+
+    keys_text = consent_app.test_client().get("/consent-log/keys").get_data(as_text=True)
+    log = body["log"]
+    assert log["keys"].endswith("/consent-log/keys")
+    keys = [auditor.NoteKey.parse(line) for line in keys_text.split()]
+    origin, size, root = auditor.checkpoint(auditor.open_note(log["checkpoint"], keys))
+    assert origin == log["origin"] and size == log["tree_size"]
+    entries = [json.loads(item["entry"]) for item in log["entries"]]
+    assert [(e["type"], e.get("kind")) for e in entries] == [
+        ("record", None), ("event", "requested"), ("event", "approve"),
+    ]  # fmt: skip
+    assert (
+        entries[0]["id"] == record_id
+        and entries[2]["actor_id"] == body["indicated_by"][0]["actor_id"]
+    )
+    for item in log["entries"]:
+        leaf = auditor.leaf_hash(item["entry"].encode())
+        path = [base64.b64decode(step) for step in item["proof"]]
+        assert auditor.inclusion_ok(item["leaf"], size, leaf, path, root)
+    # Before any checkpoint included them, the entries are listed without a proof.
+    assert before["log"]["checkpoint"] is None or all(
+        item["proof"] is None for item in before["log"]["entries"]
+    )

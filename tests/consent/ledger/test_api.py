@@ -89,7 +89,14 @@ def test_bad_proof_requests_get_a_json_400(app, query):
     assert response.get_json()["error"] == "invalid_request"
 
 
-def test_before_the_first_checkpoint_there_is_none(app):
+def test_the_first_request_signs_a_checkpoint_of_the_log_as_it_stands(app):
+    checkpoint = fetch_checkpoint(app.test_client())
+    assert (checkpoint.size, checkpoint.root_hash) == (0, merkle.EMPTY_ROOT)
+
+
+def test_without_automatic_checkpoints_there_is_none_before_the_first(app_config, request):
+    app_config["audit"] = {"checkpoint_seconds": 0}
+    app = request.getfixturevalue("app")
     response = app.test_client().get("/consent-log/checkpoint")
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
 

@@ -167,3 +167,29 @@ def test_two_audit_entries_with_swapped_contents_are_named(consent_app, history)
         (SET_ACTION, {"id": second.id, "action": first.action}),
     )
     assert len(findings(consent_app)) == 2
+
+
+def test_audit_proof_prints_a_records_entries_with_proofs_an_outside_verifier_checks(
+    consent_app, history, digione_cli
+):
+    import base64
+    import json
+
+    from tests.interop import tlog_verifier as auditor
+
+    digione_cli("audit", "checkpoint")
+    printed = json.loads(digione_cli("audit", "proof", history["record"]))
+    keys = [auditor.NoteKey.parse(line) for line in digione_cli("audit", "keys").split()]
+    origin, size, root = auditor.checkpoint(auditor.open_note(printed["checkpoint"], keys))
+    assert origin == printed["origin"] and size == printed["tree_size"]
+    kinds_printed = [item["kind"] for item in printed["entries"]]
+    assert kinds_printed.count("record") == 1 and kinds_printed.count("event") == 4
+    actions = [json.loads(i["entry"])["action"] for i in printed["entries"] if i["kind"] == "audit"]
+    assert "consent.exchange" in actions and "consent.exchange_denied" in actions
+    for item in printed["entries"]:
+        assert json.loads(item["entry"]).get("record_id", history["record"]) == history["record"]
+        path = [base64.b64decode(step) for step in item["proof"]]
+        leaf = auditor.leaf_hash(item["entry"].encode())
+        assert auditor.inclusion_ok(item["leaf"], size, leaf, path, root)
+
+    assert "no consent record nope in the log" in digione_cli("audit", "proof", "nope", code=1)
