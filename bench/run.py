@@ -30,13 +30,15 @@ from bench.scenarios import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL = {"concurrency": [1, 8, 32, 64], "seconds": 6, "warmup": 2, "children": 1_000_000,
-        "soak_seconds": 300, "profile_seconds": 5}  # fmt: skip
+        "log_leaves": 10_000_000, "soak_seconds": 300, "profile_seconds": 5}  # fmt: skip
 # Quick: a sanity sweep under 3 minutes, without the profiles.
 QUICK = {"concurrency": [1, 32], "seconds": 2, "warmup": 1, "children": 10_000,
-         "soak_seconds": 15, "profile_seconds": 0}  # fmt: skip
+         "log_leaves": 100_000, "soak_seconds": 15, "profile_seconds": 0}  # fmt: skip
+LOG_SCENARIOS = {"log_inclusion", "log_consistency"}
 SOAK_CONNECTIONS = 8
 # Scenarios with a target: py-spy samples the worker for the report's hot-path profile.
-PROFILED = {"cc_rs256", "cc_es256", "refresh", "sso", "signin", "signin_ldap", "exchange"}
+PROFILED = {"cc_rs256", "cc_es256", "refresh", "sso", "signin", "signin_ldap", "exchange",
+            "log_inclusion"}  # fmt: skip
 PEER_SECRET = "bench-secret-bench-secret-bench-secret"
 
 
@@ -190,6 +192,23 @@ def consent_exchange(
     )
 
 
+def consent_log(plan: dict, env: dict) -> list[Scenario]:
+    """Scenarios 7 and 8: the audit log grown by plan["log_leaves"] leaves (appended after the
+    broker's own), and RFC 9162 inclusion and consistency proofs against the tree's size then,
+    at indexes and sizes picked at random."""
+    from bench import seed_ledger
+
+    print(f"seeding {plan['log_leaves']:,} leaves of the audit log", flush=True)
+    size = seed_ledger.seed(env["DIGIONE_DATABASE_URL"], plan["log_leaves"])
+    title = f"audit log: {{}} proof, {size:,} leaves"
+    return [
+        Scenario("log_inclusion", title.format("inclusion"), "/consent-log/proof/inclusion",
+                 "proof.lua", {"BENCH_SIZE": str(size), "BENCH_PARAMS": "index,size"}),
+        Scenario("log_consistency", title.format("consistency"), "/consent-log/proof/consistency",
+                 "proof.lua", {"BENCH_SIZE": str(size), "BENCH_PARAMS": "old,new"}),
+    ]  # fmt: skip
+
+
 def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: Path) -> list:
     """The broker's scenarios on one storage backend."""
     runs = []
@@ -275,6 +294,8 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
                     runs.append(soak(running, sso, plan, folder, meta, during))
                 if seeder is not None:
                     todo.append(seeder.result())
+                if backend == "postgresql" and (not only or only & LOG_SCENARIOS):
+                    todo += consent_log(plan, env)
             runs += measure(todo, running, plan, folder, only, meta)
         finally:
             running.stop()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from consent.ledger import entries
 from consent.models import AuditEntry
-from core.db import Prebuilt, Write, utcnow
+from core.db import Prebuilt, Write, insert_together, utcnow
 
 
 def address_hash(secret: bytes, address: str) -> str:
@@ -75,26 +75,30 @@ def entry(
     }
 
 
-def logged(session: Session, **fields: Any) -> dict:
-    """One entry's columns (``fields`` as for entry) with its leaf appended to the audit log."""
+def logged(session: Session, **fields: Any) -> tuple[dict, list[Write]]:
+    """One entry's columns (``fields`` as for entry), its leaf claimed in the audit log, and
+    the writes that append the leaf."""
     values = entry(**fields)
-    values["leaf"] = entries.append(session, "audit", values)
-    return values
+    values["leaf"], writes = entries.appending(session, "audit", values)
+    return values, writes
 
 
 def append(session: Session, **fields: Any) -> AuditEntry:
     """Add one entry (``fields`` as for entry; the caller commits with the change it
     describes)."""
-    added = AuditEntry(**logged(session, **fields))
+    values, writes = logged(session, **fields)
+    insert_together(session, *writes)
+    added = AuditEntry(**values)
     session.add(added)
     return added
 
 
-def row(session: Session, **fields: Any) -> Write:
-    """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
-    that writes it together with another row (core.db.insert_together); its leaf is appended
-    now."""
-    return INSERT.row(logged(session, **fields))
+def rows(session: Session, **fields: Any) -> list[Write]:
+    """One entry (``fields`` as for entry) and its leaf as prebuilt writes, for a caller
+    that writes them together with another row (core.db.insert_together: on PostgreSQL one
+    statement after the leaf's claim)."""
+    values, writes = logged(session, **fields)
+    return [*writes, INSERT.row(values)]
 
 
 def cli_actor() -> str:

@@ -59,6 +59,43 @@ def test_concurrent_audit_entries_get_one_leaf_each_in_id_order(engine: Engine):
         assert verify_rows(session) == []
 
 
+def test_an_entry_and_its_leaf_are_the_claim_and_one_statement_on_postgresql(engine: Engine):
+    """The token exchange's write: the leaf's claim, then the entry, the leaf, the head's
+    frontier and the subtrees the leaf completes in one statement (core.db.insert_together);
+    the tree stays what RFC 9162 computes, whichever leaves complete subtrees."""
+    from sqlalchemy import event
+
+    from consent.ledger.verify import verify_tree
+    from core.db import insert_together
+
+    seen: list[str] = []
+
+    def record(*args) -> None:
+        seen.append(args[2])
+
+    with Session(engine) as session:  # the head row exists (an emptied database has none)
+        audit.append(session, actor_type="system", actor_id="first", action="t", channel="t")
+        session.commit()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for number in range(4):  # some leaves complete subtrees, some do not
+            with Session(engine) as session:
+                before = len(seen)
+                writes = audit.rows(
+                    session, actor_type="system", actor_id="single", action="test.single",
+                    channel="test", detail={"n": number},
+                )  # fmt: skip
+                insert_together(session, *writes)
+                if engine.dialect.name == "postgresql":
+                    assert len(seen) - before == 2, "\n---\n".join(seen[before:])
+                session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with Session(engine) as session:
+        assert verify_tree(session, "test", []) == []
+        assert verify_rows(session) == []
+
+
 @pytest.fixture(params=BACKENDS)
 def before_the_log(request, tmp_path) -> Iterator[str]:
     """A database of the backend at the revision before the rows named their leaves."""
