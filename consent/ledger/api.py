@@ -78,8 +78,7 @@ def inclusion() -> Response:
     tree = store.StoredTree(db.session)
     if not index < size <= tree.size:
         return _invalid(f"need index < size <= {tree.size}, the tree's size")
-    leaf = tree.perfect(0, index)
-    proof = tree.inclusion(index, size)
+    leaf, proof = tree.leaf_and_inclusion(index, size)
     return jsonify(index=index, size=size, leaf_hash=_b64(leaf), proof=[_b64(h) for h in proof])
 
 

@@ -4,9 +4,20 @@ the transaction of what it records, the tree head, and the subtree hashes proofs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, bindparam, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    bindparam,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -37,6 +48,10 @@ def _claim_statement(count: int):
 
 CLAIM = _claim_statement(1)
 HEAD = select(LedgerHead.size, LedgerHead.frontier).where(LedgerHead.id == HEAD_ID)
+LEAF_HASHES = select(LedgerLeaf.idx, LedgerLeaf.leaf_hash)
+NODE_HASHES = select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash)
+PLACEHOLDER = bytes(HASH_SIZE)  # what a subtree reads as while a proof's reads are noted
+T = TypeVar("T")
 SIZE = select(LedgerHead.size).where(LedgerHead.id == HEAD_ID)
 NEW_HEAD = insert_or_skip(LedgerHead)
 # One leaf's writes, prebuilt to go with the row it records in one statement
@@ -76,11 +91,13 @@ def compact_range(size: int, frontier: bytes) -> list[tuple[int, bytes]]:
 def _claim(session: Session, count: int) -> tuple[int, bytes]:
     """Claim ``count`` leaf indexes: the size before them and the frontier at that size."""
     claim = CLAIM if count == 1 else _claim_statement(count)
-    row = session.execute(claim).one_or_none()
+    connection = session.connection()  # Core: an ORM-enabled UPDATE costs more here
+    row = connection.execute(claim).one_or_none()
     if row is None:  # an empty database (the migration writes the head; a test may delete it)
-        dialect = session.get_bind().dialect.name
-        session.execute(NEW_HEAD[dialect].values(id=HEAD_ID, size=0, frontier=b""))
-        row = session.execute(claim).one()
+        connection.execute(
+            NEW_HEAD[connection.dialect.name].values(id=HEAD_ID, size=0, frontier=b"")
+        )
+        row = connection.execute(claim).one()
     return row.size - count, row.frontier
 
 
@@ -166,22 +183,15 @@ def size(session: Session) -> int:
 
 class StoredTree:
     """Reads of the stored tree for proofs, of sizes up to ``size``, the tree's size when it
-    was made: perfect subtree hashes by (level, index)."""
+    was made: perfect subtree hashes by (level, index). A proof's subtrees are known from its
+    numbers alone, so each proof or root reads them in at most two queries (leaves, nodes)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.size = size(session)
 
     def perfect(self, level: int, index: int) -> bytes:
-        if level == 0:
-            found = self.session.get(LedgerLeaf, index)
-            digest = found.leaf_hash if found is not None else None
-        else:
-            node = self.session.get(LedgerNode, (level, index))
-            digest = node.hash if node is not None else None
-        if digest is None or len(digest) != HASH_SIZE:
-            raise LedgerCorrupt(f"no subtree hash at level {level}, index {index}")
-        return digest
+        return self._fetched({(level, index)})[(level, index)]
 
     def get(self, start: int, end: int) -> bytes:
         """MTH of the aligned range [start, end) (what the proofs ask for)."""
@@ -189,15 +199,56 @@ class StoredTree:
 
     def root(self, size: int) -> bytes:
         """The root hash the tree had at ``size`` leaves."""
-        return EMPTY_ROOT if size == 0 else self.get(0, size)
+        if size == 0:
+            return EMPTY_ROOT
+        return self._batched(lambda get: get(0, size))
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
-        return inclusion_proof(index, size, self._getter(size))
+        self._check(size)
+        return self._batched(lambda get: inclusion_proof(index, size, get))
+
+    def leaf_and_inclusion(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        """The leaf hash at ``index`` and its audit path in the tree of ``size`` leaves."""
+        self._check(size)
+        return self._batched(lambda get: (get(index, index + 1), inclusion_proof(index, size, get)))
 
     def consistency(self, old: int, new: int) -> list[bytes]:
-        return consistency_proof(old, new, self._getter(new))
+        self._check(new)
+        return self._batched(lambda get: consistency_proof(old, new, get))
 
-    def _getter(self, size: int) -> SubtreeGetter:
+    def _check(self, size: int) -> None:
         if size > self.size:
             raise ValueError(f"the tree has {self.size} leaves, not {size}")
-        return self.get
+
+    def _batched(self, compute: Callable[[SubtreeGetter], T]) -> T:
+        """Run ``compute`` once to learn which perfect subtrees it reads, read them all at
+        once, then run it on what was read."""
+        wanted: set[tuple[int, int]] = set()
+
+        def note(level: int, index: int) -> bytes:
+            wanted.add((level, index))
+            return PLACEHOLDER
+
+        compute(lambda start, end: subtree_root(start, end, note))
+        found = self._fetched(wanted)
+        return compute(lambda start, end: subtree_root(start, end, lambda *at: found[at]))
+
+    def _fetched(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        connection = self.session.connection()
+        leaves = [index for level, index in wanted if level == 0]
+        nodes = [pair for pair in wanted if pair[0] > 0]
+        found: dict[tuple[int, int], bytes] = {}
+        if leaves:
+            rows = connection.execute(LEAF_HASHES.where(LedgerLeaf.idx.in_(leaves)))
+            found.update(((0, idx), digest) for idx, digest in rows)
+        if nodes:
+            pairs = tuple_(LedgerNode.level, LedgerNode.idx).in_(nodes)
+            found.update(
+                ((lv, idx), digest)
+                for lv, idx, digest in connection.execute(NODE_HASHES.where(pairs))
+            )
+        for level, index in wanted:
+            digest = found.get((level, index))
+            if digest is None or len(digest) != HASH_SIZE:
+                raise LedgerCorrupt(f"no subtree hash at level {level}, index {index}")
+        return found
