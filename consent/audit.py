@@ -14,12 +14,12 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from consent.ledger import entries
+from consent.ledger import entries, store
 from consent.models import AuditEntry
-from core.db import Prebuilt, Write, insert_together, utcnow
+from core.db import Prebuilt, Write, utcnow
 
 
 def address_hash(secret: bytes, address: str) -> str:
@@ -43,12 +43,18 @@ def origin() -> str | None:
 
 
 # One entry, prebuilt with its own parameter names (audit_<column>), to go with another row.
-INSERT = Prebuilt(
-    insert(AuditEntry),
-    "audit",
-    ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
-     "address_hash", "detail", "leaf"),
-)  # fmt: skip
+COLUMNS = ("at", "actor_type", "actor_id", "action", "record_id", "purpose_id", "channel",
+           "address_hash", "detail")  # fmt: skip
+INSERT = Prebuilt(insert(AuditEntry), "audit", (*COLUMNS, "leaf"))
+# PostgreSQL: the same, its leaf appended in the same statement, its index the ``leaf`` column.
+_LEAF = store.APPEND_IN_DATABASE.cte("audit_leaf")
+INSERT_WITH_LEAF = insert(AuditEntry).from_select(
+    [*COLUMNS, "leaf"],
+    select(
+        *(bindparam(f"audit_{name}", type_=AuditEntry.__table__.c[name].type) for name in COLUMNS),
+        _LEAF.c.idx,
+    ),
+)
 
 
 def entry(
@@ -75,30 +81,30 @@ def entry(
     }
 
 
-def logged(session: Session, **fields: Any) -> tuple[dict, list[Write]]:
-    """One entry's columns (``fields`` as for entry), its leaf claimed in the audit log, and
-    the writes that append the leaf."""
-    values = entry(**fields)
-    values["leaf"], writes = entries.appending(session, "audit", values)
-    return values, writes
-
-
 def append(session: Session, **fields: Any) -> AuditEntry:
     """Add one entry (``fields`` as for entry; the caller commits with the change it
     describes)."""
-    values, writes = logged(session, **fields)
-    insert_together(session, *writes)
+    values = entry(**fields)
+    values["leaf"] = entries.append(session, "audit", values)
     added = AuditEntry(**values)
     session.add(added)
     return added
 
 
-def rows(session: Session, **fields: Any) -> list[Write]:
-    """One entry (``fields`` as for entry) and its leaf as prebuilt writes, for a caller
-    that writes them together with another row (core.db.insert_together: on PostgreSQL one
-    statement after the leaf's claim)."""
-    values, writes = logged(session, **fields)
-    return [*writes, INSERT.row(values)]
+def row(session: Session, **fields: Any) -> Write:
+    """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
+    that writes it together with another row (core.db.insert_together). On PostgreSQL its leaf
+    is appended by the same statement (consent.ledger.store.APPEND_IN_DATABASE); elsewhere now."""
+    values = entry(**fields)
+    if session.get_bind().dialect.name != "postgresql":
+        values["leaf"] = entries.append(session, "audit", values)
+        return INSERT.row(values)
+    leaf = {
+        "ledger_kind": "audit",
+        "ledger_ref": entries.ref_of("audit", values),
+        "ledger_leaf_hash": entries.hash_of("audit", values),
+    }
+    return INSERT_WITH_LEAF, {**{f"audit_{k}": v for k, v in values.items()}, **leaf}
 
 
 def cli_actor() -> str:

@@ -239,7 +239,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         # The source system verifies the token: its registered algorithm.
         alg = ex.source.client_metadata.get("access_token_signed_response_alg") or "RS256"
         token = minter.keys.sign_jwt(claims, use=ALG_USE[alg], headers={"typ": "at+jwt"})
-        trail = audit.rows(
+        trail = audit.row(
             db.session,
             actor_type="service",
             actor_id=client.client_id,
@@ -249,11 +249,9 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             purpose_id=current.record.purpose_id,
             detail={"version": current.record.purpose_version, "jti": jti, "aud": ex.audience},
         )
-        # The audit entry with its leaf, and the sub the source system sees, in one round trip
-        # after the leaf's claim.
+        # The audit entry and the sub the source system sees, in one round trip .
         secret = provider.pairwise_secret
-        remembered = remembering(db.session, ex.child.id, ex.source, secret)
-        insert_together(db.session, *trail, remembered)
+        insert_together(db.session, trail, remembering(db.session, ex.child.id, ex.source, secret))
         body = {
             "access_token": token,
             "issued_token_type": ACCESS_TOKEN_TYPE,

@@ -41,3 +41,40 @@ def drop_statements(dialect: str, tables: tuple[str, ...] = APPEND_ONLY) -> list
     return [
         f"DROP TRIGGER IF EXISTS {t}_no_{action}" for t in tables for action in ("update", "delete")
     ]
+
+
+# The audit log's append on PostgreSQL, in the database: the same tree growth as
+# consent.ledger.store.extend does in Python (RFC 9162 section 2.1.1), so that a row and its leaf
+# are written in one statement (one round trip) and the head row's lock is held only from that
+# statement to the commit. Takes the head row's lock, folds the leaf into the compact range
+# (each trailing 1 bit of the index completes a subtree, whose hash is stored), stores the leaf
+# and returns its index.
+LEDGER_APPEND = "digione_ledger_append"
+LEDGER_APPEND_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION digione_ledger_append(p_kind text, p_ref text, p_leaf bytea)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint; f bytea; h bytea := p_leaf; lvl integer := 0; rest bigint;
+BEGIN
+  SELECT size, frontier INTO n, f FROM ledger_head WHERE id = 1 FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO ledger_head (id, size, frontier) VALUES (1, 0, ''::bytea) ON CONFLICT DO NOTHING;
+    SELECT size, frontier INTO n, f FROM ledger_head WHERE id = 1 FOR UPDATE;
+  END IF;
+  IF length(f) <> 32 * length(replace(n::bit(64)::text, '0', '')) OR length(p_leaf) <> 32 THEN
+    RAISE EXCEPTION 'ledger_head: the frontier does not fit a tree of % leaves', n;
+  END IF;
+  rest := n;
+  WHILE rest & 1 = 1 LOOP
+    h := sha256('\x01'::bytea || substring(f FROM length(f) - 31 FOR 32) || h);
+    f := substring(f FROM 1 FOR length(f) - 32);
+    lvl := lvl + 1;
+    rest := rest >> 1;
+    INSERT INTO ledger_nodes (level, idx, hash) VALUES (lvl, n >> lvl, h);
+  END LOOP;
+  UPDATE ledger_head SET size = n + 1, frontier = f || h WHERE id = 1;
+  INSERT INTO ledger_leaves (idx, kind, ref, leaf_hash, appended_at)
+  VALUES (n, p_kind, p_ref, p_leaf, now());
+  RETURN n;
+END $$
+"""

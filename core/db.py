@@ -7,16 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import (
-    DateTime,
-    Engine,
-    Insert,
-    MetaData,
-    TypeDecorator,
-    Update,
-    bindparam,
-    event,
-)
+from sqlalchemy import DateTime, Engine, Insert, MetaData, TypeDecorator, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -97,17 +88,15 @@ def commit_begun() -> None:
         db.session.commit()
 
 
-# A prebuilt INSERT (or UPDATE) and its values: a row to write with others (insert_together).
-# Values as a list of rows run as executemany where statements are not joined (SQLite).
-Write = tuple[Insert | Update, dict | list[dict]]
+# A prebuilt INSERT and its values: a row to write with others (insert_together).
+Write = tuple[Insert, dict]
 
 
 class Prebuilt:
-    """An INSERT (or UPDATE) built once, with one bind parameter per column named
-    ``<prefix>_<column>``, so that it can run in one statement with others (insert_together)
-    without a name clash."""
+    """An INSERT built once, with one bind parameter per column named ``<prefix>_<column>``,
+    so that it can run in one statement with others (insert_together) without a name clash."""
 
-    def __init__(self, statement: Insert | Update, prefix: str, columns: Iterable[str]) -> None:
+    def __init__(self, statement: Insert, prefix: str, columns: Iterable[str]) -> None:
         self.prefix = prefix
         self.statement = statement.values({name: bindparam(f"{prefix}_{name}") for name in columns})
 
@@ -125,12 +114,12 @@ def insert_or_skip(model) -> dict[str, Insert]:
     }
 
 
-_TOGETHER: dict[tuple, Insert | Update] = {}
+_TOGETHER: dict[tuple, Insert] = {}
 
 
 def insert_together(session: Session, *writes: Write | None) -> None:
-    """Run INSERTs and UPDATEs (Prebuilt rows: statements and their values; None skipped) in
-    one round trip on PostgreSQL: the others become data-modifying WITH clauses of the first
+    """Run INSERTs (Prebuilt rows: statements and their values; None skipped) in one
+    round trip on PostgreSQL: the others become data-modifying WITH clauses of the first
     (PostgreSQL 15 manual, 7.8.4), all in one snapshot, none reading another's rows; foreign
     keys are checked at the end of the statement, so a row may refer to one written with
     it. Elsewhere one by one, in the order given (a referred row first). Each prebuilt

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from consent.ledger import store
 from consent.ledger.merkle import leaf_hash
-from core.db import Write
 
 FORMAT = 1
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,9 +81,3 @@ def append(session: Session, kind: str, values: Mapping[str, Any]) -> int:
     transaction (the row is written in it after); returns the leaf index for its ``leaf``
     column. Takes the log's append lock until the transaction ends (consent.ledger.store)."""
     return store.append(session, kind, ref_of(kind, values), hash_of(kind, values))
-
-
-def appending(session: Session, kind: str, values: Mapping[str, Any]) -> tuple[int, list[Write]]:
-    """As append, but the leaf's writes are returned to run with the row in one statement
-    (core.db.insert_together) instead of being run now."""
-    return store.appending(session, kind, ref_of(kind, values), hash_of(kind, values))

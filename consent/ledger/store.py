@@ -7,18 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    LargeBinary,
-    bindparam,
-    insert,
-    select,
-    text,
-    tuple_,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import LargeBinary, String, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from consent.ledger.merkle import (
@@ -31,7 +20,8 @@ from consent.ledger.merkle import (
     subtree_root,
 )
 from consent.ledger.models import HEAD_ID, LedgerHead, LedgerLeaf, LedgerNode
-from core.db import Prebuilt, Write, insert_or_skip, insert_together, utcnow
+from consent.schema import LEDGER_APPEND
+from core.db import insert_or_skip, utcnow
 
 
 # Growing the tree takes the head row's lock (PostgreSQL: the row; SQLite: the database's write
@@ -54,26 +44,15 @@ PLACEHOLDER = bytes(HASH_SIZE)  # what a subtree reads as while a proof's reads 
 T = TypeVar("T")
 SIZE = select(LedgerHead.size).where(LedgerHead.id == HEAD_ID)
 NEW_HEAD = insert_or_skip(LedgerHead)
-# One leaf's writes, prebuilt to go with the row it records in one statement
-# (core.db.insert_together): the head's new frontier, the leaf, the subtrees it completes.
-FRONTIER = Prebuilt(
-    update(LedgerHead).where(LedgerHead.id == HEAD_ID), "ledger_head", ("frontier",)
+# PostgreSQL: the append in the database (consent.schema.LEDGER_APPEND_FUNCTION), one statement
+# that returns the leaf's index; it can be a CTE of the statement that writes the row.
+APPEND_IN_DATABASE = select(
+    getattr(func, LEDGER_APPEND)(
+        bindparam("ledger_kind", type_=String),
+        bindparam("ledger_ref", type_=String),
+        bindparam("ledger_leaf_hash", type_=LargeBinary),
+    ).label("idx")
 )
-LEAF = Prebuilt(
-    insert(LedgerLeaf), "ledger_leaf", ("idx", "kind", "ref", "leaf_hash", "appended_at")
-)
-# PostgreSQL: the completed subtrees as three arrays, unnested into rows (one statement).
-NODES_FROM_ARRAYS = insert(LedgerNode).from_select(
-    ["level", "idx", "hash"],
-    text("SELECT * FROM unnest(:ledger_levels, :ledger_indexes, :ledger_hashes)")
-    .bindparams(
-        bindparam("ledger_levels", type_=ARRAY(Integer)),
-        bindparam("ledger_indexes", type_=ARRAY(BigInteger)),
-        bindparam("ledger_hashes", type_=ARRAY(LargeBinary)),
-    )
-    .columns(),
-)
-NODES = insert(LedgerNode)
 
 
 class LedgerCorrupt(Exception):
@@ -104,43 +83,11 @@ def _claim(session: Session, count: int) -> tuple[int, bytes]:
 def append(session: Session, kind: str, ref: str, leaf_hash: bytes) -> int:
     """Append one leaf hash, recording ``kind`` and ``ref`` (the row it stands for), in the
     session's transaction; returns its index. The caller commits with what it records."""
-    index, writes = appending(session, kind, ref, leaf_hash)
-    insert_together(session, *writes)
-    return index
-
-
-def appending(session: Session, kind: str, ref: str, leaf_hash: bytes) -> tuple[int, list[Write]]:
-    """Claim the next leaf index for ``leaf_hash`` and return it with the writes that append
-    it, for the caller to run with the row the leaf records (core.db.insert_together: on
-    PostgreSQL the claim and one statement for everything)."""
-    index, frontier = _claim(session, 1)
-    tree = RootAccumulator.from_nodes(compact_range(index, frontier))
-    completed = tree.append(leaf_hash)
-    leaf = {"idx": index, "kind": kind, "ref": ref, "leaf_hash": leaf_hash, "appended_at": utcnow()}
-    writes = [
-        FRONTIER.row({"frontier": b"".join(digest for _size, digest in tree.nodes)}),
-        LEAF.row(leaf),
-    ]
-    if completed:
-        writes.append(_nodes(session, index, completed))
-    return index, writes
-
-
-def _nodes(session: Session, index: int, completed: list[tuple[int, bytes]]) -> Write:
-    """The subtrees completed by the leaf ``index``: 2**level leaves from index >> level."""
-    levels = [size.bit_length() - 1 for size, _digest in completed]
-    if session.get_bind().dialect.name == "postgresql":
-        values = {
-            "ledger_levels": levels,
-            "ledger_indexes": [index >> level for level in levels],
-            "ledger_hashes": [digest for _size, digest in completed],
-        }
-        return NODES_FROM_ARRAYS, values
-    rows = [
-        {"level": level, "idx": index >> level, "hash": digest}
-        for level, (_size, digest) in zip(levels, completed, strict=True)
-    ]
-    return NODES, rows  # type: ignore[return-value]  # executemany, elsewhere than PostgreSQL
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        values = {"ledger_kind": kind, "ledger_ref": ref, "ledger_leaf_hash": leaf_hash}
+        return connection.execute(APPEND_IN_DATABASE, values).scalar_one()
+    return extend(session, [(kind, ref, leaf_hash)])
 
 
 def extend(session: Session, leaves: Sequence[tuple[str, str, bytes]]) -> int:
