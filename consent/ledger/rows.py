@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consent.ledger import entries
@@ -26,6 +26,11 @@ LEAVES = (
     .order_by(LedgerLeaf.idx)
 )
 LIMIT = 100  # findings reported in full; the rest are counted
+
+
+def rows_in_log(session: Session) -> int:
+    """How many leaves stand for rows (what verify_rows goes through)."""
+    return session.scalar(select(func.count()).select_from(LEAVES.subquery())) or 0
 
 
 def _columns(kind: str) -> list:
@@ -69,7 +74,8 @@ def verify_rows(session: Session, progress: Callable[[int], None] | None = None)
     cursors = {kind: _Cursor(kind, _rows(session, kind)) for kind in MODELS}
     for cursor in cursors.values():
         cursor.advance()
-    for count, (index, kind, leaf_hash) in enumerate(session.execute(LEAVES), 1):
+    leaves = session.execute(LEAVES.execution_options(yield_per=BATCH))
+    for count, (index, kind, leaf_hash) in enumerate(leaves, 1):
         cursor = cursors[kind]
         while cursor.row is not None and cursor.row["leaf"] < index:
             found.append(_misplaced(cursor, session))

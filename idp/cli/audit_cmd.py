@@ -68,10 +68,8 @@ def verify(cli: CliContext, witness_path: Path | None) -> None:
     record, consent event and audit entry against its leaf, and every checkpoint the witness
     holds against the database. Prints what does not add up on standard error and exits 1;
     prints the size verified and exits 0 when all does."""
-    import sys
-
-    from consent.ledger import checkpoints
-    from consent.ledger.rows import verify_rows
+    from consent.ledger import checkpoints, store
+    from consent.ledger.rows import rows_in_log, verify_rows
     from consent.ledger.upkeep import UPKEEP
     from consent.ledger.verify import verify_tree, verify_witness
     from consent.ledger.witness import WitnessFile
@@ -80,36 +78,50 @@ def verify(cli: CliContext, witness_path: Path | None) -> None:
     with cli.database() as session:
         origin = checkpoints.origin_for(cli.config().settings.server.issuer)
         known = checkpoints.verifiers(origin, key_store())
-        size = [0]
-        terminal = sys.stderr.isatty()
-
-        def progress(done: int) -> None:
-            size[0] = done
-            if terminal and done % 100_000 == 0:
-                click.echo(f"\r{done:,} leaves", err=True, nl=False)
-
-        def checked(done: int) -> None:
-            if terminal and done % 100_000 == 0:
-                click.echo(f"\r{done:,} rows checked", err=True, nl=False)
-
-        findings = verify_tree(session, origin, known, progress)
-        findings += verify_rows(session, checked)
+        total = store.size(session)
+        with _Progress("leaves", total) as progress:
+            findings = verify_tree(session, origin, known, progress)
+        with _Progress("rows  ", rows_in_log(session)) as checked:
+            findings += verify_rows(session, checked)
         witness = WitnessFile(witness_path) if witness_path else UPKEEP.current().witness
         witnessed = 0
         if witness is not None:
             witnessed, found = verify_witness(session, witness.entries(), origin, known)
             findings += found
-    if terminal:
-        click.echo("\r", err=True, nl=False)
     for finding in findings:
         click.echo(finding.what, err=True)
     if findings:
         raise SystemExit(1)
     held = f"the witness's {witnessed} checkpoint(s)" if witness else "no witness configured"
     click.echo(
-        f"verified: {size[0]} leaves, every stored hash, the head, each checkpoint, every "
+        f"verified: {total} leaves, every stored hash, the head, each checkpoint, every "
         f"consent record, event and audit entry against its leaf, and {held}"
     )
+
+
+class _Progress:
+    """A progress bar on standard error while it is a terminal (click.progressbar shows
+    nothing elsewhere): called with how many are done so far."""
+
+    def __init__(self, label: str, total: int) -> None:
+        import sys
+
+        self.bar = click.progressbar(
+            length=max(total, 1), label=label, file=sys.stderr, show_pos=True, show_eta=True
+        )
+        self.done = 0
+
+    def __enter__(self) -> _Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.bar.__exit__(*exc_info)
+
+    def __call__(self, done: int) -> None:
+        if done - self.done >= 10_000:
+            self.bar.update(done - self.done)
+            self.done = done
 
 
 @command.command("proof")
