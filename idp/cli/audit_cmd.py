@@ -109,7 +109,7 @@ class _Progress:
         self.bar = click.progressbar(
             length=max(total, 1), label=label, file=sys.stderr, show_pos=True, show_eta=True
         )
-        self.done = 0
+        self.done, self.step = 0, max(10_000, total // 500)
 
     def __enter__(self) -> _Progress:
         self.bar.__enter__()
@@ -119,7 +119,7 @@ class _Progress:
         self.bar.__exit__(*exc_info)
 
     def __call__(self, done: int) -> None:
-        if done - self.done >= 10_000:
+        if done - self.done >= self.step:
             self.bar.update(done - self.done)
             self.done = done
 
