@@ -198,8 +198,15 @@ def purpose_withdraw(purpose_id: str):
 
 @bp.get("/consents/<record_id>")
 def consent(record_id: str):
-    """A consent record with its state now and its history (as `digione consent show`)."""
+    """A consent record with its state now and its history (as `digione consent show`); the
+    view is appended to the audit trail."""
     record = db.session.get(ConsentRecord, record_id) if len(record_id) <= 36 else None
     if record is None:
         raise ApiError(404, "not_found", f"No consent record {record_id[:36]}.")
-    return _json(history.record_to_dict(db.session, record))
+    shown = history.record_to_dict(db.session, record)
+    audit.append(
+        db.session, actor_type="admin", actor_id=g.admin_client_id, action="consent.view",
+        channel="api", record_id=record.id, purpose_id=record.purpose_id,
+    )  # fmt: skip
+    db.session.commit()
+    return _json(shown)

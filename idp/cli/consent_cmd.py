@@ -64,7 +64,9 @@ def echo_record(info: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_cli
 def show(cli: CliContext, record_id: str, as_json: bool) -> None:
-    """A consent record, its state now and its full history."""
+    """A consent record, its state now and its full history. The view is appended to the
+    audit trail (who looked, when)."""
+    from consent import audit
     from consent.history import record_to_dict
     from consent.models import ConsentRecord
 
@@ -73,6 +75,10 @@ def show(cli: CliContext, record_id: str, as_json: bool) -> None:
         if record is None:
             raise click.ClickException(f"no consent record {record_id}")
         info = record_to_dict(session, record)
+        audit.append(
+            session, actor_type="admin", actor_id=audit.cli_actor(), action="consent.view",
+            channel="cli", record_id=record.id, purpose_id=record.purpose_id,
+        )  # fmt: skip
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
     else:

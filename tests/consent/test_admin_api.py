@@ -265,6 +265,14 @@ def test_consent_record_is_the_shared_json(consent_app, api):
     assert response.json == json.loads(json.dumps(expected))
     assert response.json["state"] == "partially_approved"
     assert [s["kind"] for s in response.json["history"]] == ["requested", "approve"]
+    with consent_app.app_context():  # the view is in the audit trail, and so in the log
+        viewed = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "consent.view")
+        ).all()
+        assert [(e.record_id, e.channel, e.actor_type) for e in viewed] == [
+            (record_id, "api", "admin")
+        ]
+        assert viewed[0].leaf is not None
     check_json_error(api.get(f"{API}/consents/nope"), 404, "not_found")
     check_json_error(api.get(f"{API}/consents/{'z' * 300}"), 404, "not_found")
 

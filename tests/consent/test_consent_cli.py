@@ -89,6 +89,13 @@ def test_show_prints_the_record_and_its_history(consent_app, made, digione):
     assert "acr demo-acr" in history[1] and "→ partially_approved" in history[1]
     assert history[2].endswith("→ given")
     assert not names(consent_app) & set(out.split())
+    with consent_app.app_context():  # who looked is in the audit trail
+        viewed = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "consent.view")
+        ).all()
+        assert [(e.record_id, e.channel, e.actor_id.startswith("cli:")) for e in viewed] == [
+            (made["given"], "cli", True)
+        ]
 
 
 def test_show_marks_steps_after_the_end(consent_app, made, digione):
