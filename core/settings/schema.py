@@ -173,7 +173,7 @@ class DemoPerson(Strict):
     locale: Locale = "fi"
     protected: bool = False
     children: list[str] = []
-    permissions: list[Literal["consent_admin"]] = []
+    permissions: list[Literal["consent_admin", "auditor"]] = []
     roles: list[DemoRole] = []
 
 

@@ -81,9 +81,9 @@ def test_cli_db_and_demo_commands(app, app_config):
     assert "(up to date)" in now.output
     seeded = runner.invoke(main, ["demo", "seed"], env=env)
     assert seeded.exit_code == 0, seeded.output
-    assert "37 accounts in 5 cities" in seeded.output
+    assert "38 accounts in 5 cities" in seeded.output
     again = runner.invoke(main, ["demo", "seed"], env=env)
-    assert again.exit_code == 0 and "37 accounts" in again.output
+    assert again.exit_code == 0 and "38 accounts" in again.output
 
 
 def test_cli_refuses_bad_configuration_with_one_line_per_problem(app_config):
