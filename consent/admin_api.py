@@ -2,9 +2,11 @@
 and `digione consent show` do, for an administrator's tools.
 
 Authentication: a Bearer access token (RFC 6750 section 2.1) from the client_credentials grant,
-issued to a client registered with the admin-only scope ``digione:admin``. Errors are JSON
-``{"error", "error_description"}``; nothing is cached. Every change is appended to the audit
-trail with the client's id as the actor.
+issued to a client registered with the admin-only scope ``digione:admin`` and a reach: one
+city's records (``admin_city``) or, read-only, every city's (``admin_auditor``; consent.scope).
+A record outside the reach is answered as if it did not exist. Errors are JSON
+``{"error", "error_description"}``; nothing is cached. Every change, view and list is appended
+to the audit trail with the client's id as the actor.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import json
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from consent import audit, history, purposes
-from consent.models import ConsentRecord
-from core.db import db
+from consent import audit, history, purposes, search
+from consent.scope import Scope, scope_of_client
+from core.db import db, utcnow
 from core.security import csrf
-from idp.oidc.bearer import REALM, BearerGuard
+from idp.oidc.bearer import REALM, BearerGuard, bearer_error
+from idp.oidc.models import Client
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
 csrf.exempt(bp)
@@ -57,12 +60,35 @@ def _api_error(exc: ApiError):
     return _json({"error": exc.error, "error_description": exc.description}, exc.status)
 
 
+NO_REACH = (
+    "This client is registered for no city: register the tool with admin_city "
+    "(digione clients add --admin-city) or as an auditor (--admin-auditor)."
+)
+READ_ONLY = "An auditor's client reads; it changes nothing."
+
+
 @bp.before_request
 def _authenticate():
     grant = GUARD.check()
     if isinstance(grant, Response):
         return grant
-    g.admin_client_id = grant.client_id
+    client = db.session.get(Client, grant.client_id)
+    reach = scope_of_client(client.client_metadata or {}) if client is not None else None
+    if reach is None:
+        return bearer_error("insufficient_scope", NO_REACH, 403, realm=REALM)
+    g.admin_client_id, g.admin_scope = grant.client_id, reach
+    return None
+
+
+def _scope() -> Scope:
+    return g.admin_scope
+
+
+@bp.before_request
+def _read_only_auditor():
+    """An auditor's tool only reads (GET and HEAD)."""
+    if request.method not in ("GET", "HEAD") and not _scope().cities:
+        return bearer_error("insufficient_scope", READ_ONLY, 403, realm=REALM)
     return None
 
 
@@ -196,17 +222,55 @@ def purpose_withdraw(purpose_id: str):
     return _json({**purposes.to_dict(_existing(purpose_id)), "ended_records": ending})
 
 
+@bp.get("/consents")
+def consent_list():
+    """A page of the consent records in the client's reach, newest first, filtered as the
+    query asks (consent.search); each record shown is an audit entry, ``consent.list``."""
+    try:
+        filters = search.parse(request.args)
+        limit = search.limit_of(request.args.get("limit"))
+        found = search.page(
+            db.session, _scope(), filters, now=utcnow(), limit=limit,
+            cursor=request.args.get("cursor") or None,
+        )  # fmt: skip
+    except search.FilterError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    used = filters.used()
+    audit.append_many(
+        db.session,
+        [
+            {
+                "actor_type": "admin",
+                "actor_id": g.admin_client_id,
+                "action": "consent.list",
+                "channel": "api",
+                "record_id": row["id"],
+                "purpose_id": row["purpose"]["id"],
+                "detail": {"role": _scope().role, "filters": used},
+            }
+            for row in found.rows
+        ],
+    )
+    db.session.commit()
+    body: dict = {"consents": found.rows, "next_cursor": found.next}
+    if found.next is not None:
+        args = {**request.args.to_dict(), "cursor": found.next}
+        body["next"] = url_for("admin_api.consent_list", _external=True, **args)
+    return _json(body)
+
+
 @bp.get("/consents/<record_id>")
 def consent(record_id: str):
     """A consent record with its state now and its history (as `digione consent show`); the
-    view is appended to the audit trail."""
-    record = db.session.get(ConsentRecord, record_id) if len(record_id) <= 36 else None
+    view is appended to the audit trail. A record outside the client's reach is not found."""
+    record = _scope().visible(db.session, record_id)
     if record is None:
         raise ApiError(404, "not_found", f"No consent record {record_id[:36]}.")
     shown = history.record_to_dict(db.session, record)
     audit.append(
         db.session, actor_type="admin", actor_id=g.admin_client_id, action="consent.view",
         channel="api", record_id=record.id, purpose_id=record.purpose_id,
+        detail={"role": _scope().role},
     )  # fmt: skip
     db.session.commit()
     return _json(shown)

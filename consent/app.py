@@ -11,7 +11,7 @@ import logging
 from flask import Flask, current_app, has_request_context, request
 
 from consent import audit
-from core.app import add_notice
+from core.app import add_account_links, add_notice
 from core.db import db
 from federation.signals import custody_changed
 from idp.oidc import OIDC
@@ -28,7 +28,7 @@ def request_origin() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    from consent import admin_api, api, pages
+    from consent import admin_api, api, console, console_export, pages
     from consent.exchange import TokenExchangeGrant
     from consent.ledger import api as ledger_api
     from consent.records import on_custody_changed, token_consent_active
@@ -41,6 +41,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(console_export.bp)
+    add_account_links(app, console.account_links)
     app.register_blueprint(ledger_api.bp)
     _log_upkeep(app)
 

@@ -91,6 +91,20 @@ def append(session: Session, **fields: Any) -> AuditEntry:
     return added
 
 
+def append_many(session: Session, many: list[dict[str, Any]]) -> None:
+    """Add several entries (each ``fields`` as for entry) with their leaves in one append: an
+    administrator's list, one entry per record it showed."""
+    rows = [entry(**fields) for fields in many]
+    if not rows:
+        return
+    start = store.extend(
+        session, [("audit", entries.ref_of("audit", v), entries.hash_of("audit", v)) for v in rows]
+    )
+    for offset, values in enumerate(rows):
+        values["leaf"] = start + offset
+    session.execute(insert(AuditEntry), rows)
+
+
 def row(session: Session, **fields: Any) -> Write:
     """One entry (``fields`` as for entry) as a prebuilt INSERT and its values, for a caller
     that writes it together with another row (core.db.insert_together). On PostgreSQL its leaf

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from consent import purposes, records
-from consent.models import ConsentEvent, ConsentRecord, Purpose
+from consent import purposes, records, status
+from consent.models import ConsentEvent, ConsentRecord, ConsentStatus, Purpose
 from consent.states import TERMINAL, Derived, Step, derive
 from core.db import utcnow
 from federation.models import Person
@@ -82,8 +82,9 @@ def record_to_dict(session: Session, record: ConsentRecord, now: datetime | None
     }
 
 
-def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cache: dict):
-    """Rows for a batch of records: their events in one query, purposes cached."""
+def _batch(session: Session, batch: list[ConsentRecord], now: datetime, cache: dict):
+    """Each record of a batch with its purpose version, derived state and events: their
+    events in one query, purposes cached."""
     ids = [record.id for record in batch]
     by_record: dict[str, list] = {record_id: [] for record_id in ids}
     for row in session.scalars(
@@ -91,6 +92,18 @@ def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cac
     ):
         by_record[row.record_id].append(records.to_event(row))
         session.expunge(row)  # memory stays flat however many records the city has
+    for record in batch:
+        key = (record.purpose_id, record.purpose_version)
+        if key not in cache:
+            purpose = session.get(Purpose, key)
+            cache[key] = (purpose, purposes.validity_of(purpose), purposes.end_of(session, purpose))
+        purpose, validity, end = cache[key]
+        events = by_record[record.id]
+        yield record, purpose, derive(events, validity=validity, now=now, purpose_end=end), events
+
+
+def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cache: dict):
+    """Export rows for a batch of records."""
     learner = dict(
         session.execute(
             select(Person.id, Person.learner_id).where(
@@ -98,14 +111,7 @@ def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cac
             )
         ).all()
     )
-    for record in batch:
-        key = (record.purpose_id, record.purpose_version)
-        if key not in cache:
-            purpose = session.get(Purpose, key)
-            cache[key] = (purposes.validity_of(purpose), purposes.end_of(session, purpose))
-        validity, end = cache[key]
-        events = by_record[record.id]
-        derived = derive(events, validity=validity, now=now, purpose_end=end)
+    for record, _purpose, derived, events in _batch(session, batch, now, cache):
         yield {
             "record_id": record.id,
             "purpose_id": record.purpose_id,
@@ -120,17 +126,45 @@ def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cac
         }
 
 
-def _derived_rows(session: Session, query, now: datetime | None) -> Iterator[dict]:
-    now = now or utcnow()
-    cache: dict = {}
+def _batches(session: Session, query) -> Iterator[list[ConsentRecord]]:
+    """The records of ``query``, oldest first, in batches (a server-side cursor on
+    PostgreSQL); each batch leaves the session once read."""
     query = query.order_by(ConsentRecord.created_at, ConsentRecord.id).execution_options(
         yield_per=BATCH
     )
     for partition in session.scalars(query).partitions():
         batch = list(partition)
-        yield from _batch_rows(session, batch, now, cache)
+        yield batch
         for record in batch:
             session.expunge(record)
+
+
+def _derived_rows(session: Session, query, now: datetime | None) -> Iterator[dict]:
+    now, cache = now or utcnow(), {}
+    for batch in _batches(session, query):
+        yield from _batch_rows(session, batch, now, cache)
+
+
+def rebuild_status(session: Session, now: datetime | None = None) -> int:
+    """Rewrite every record's status row (consent.status) from its events; returns how many.
+    For a database whose rows were written without them (an upgrade, a restore)."""
+    now, cache, count = now or utcnow(), {}, 0
+    for batch in _batches(session, select(ConsentRecord)):
+        rows = [
+            status.values(
+                record,
+                purpose,
+                derived,
+                events=len(events),
+                changed_at=max((event.at for event in events), default=record.created_at),
+            )
+            for record, purpose, derived, events in _batch(session, batch, now, cache)
+        ]
+        ids = [row["record_id"] for row in rows]
+        session.execute(delete(ConsentStatus).where(ConsentStatus.record_id.in_(ids)))
+        session.execute(insert(ConsentStatus), rows)
+        count += len(rows)
+    return count
 
 
 def export_rows(session: Session, city: str, now: datetime | None = None) -> Iterator[dict]:

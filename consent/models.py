@@ -138,3 +138,36 @@ class AuditEntry(Base):
     # Its leaf in the audit log (consent.ledger.entries), unique; None only for a row written
     # behind the broker's back, which `digione audit verify` names.
     leaf: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+
+
+class ConsentStatus(Base):
+    """A record's state as its events last left it, one row per record: what the
+    administrators' lists filter and page on (consent.status), so that a filtered page does not
+    fold the events of every record. Derived and rewritten, never a source: the record's events
+    are (`digione consent reindex` rebuilds it from them). A given consent's expiry is read
+    against ``valid_until`` at query time; a purpose's end rewrites its records' rows."""
+
+    __tablename__ = "consent_status"
+    __table_args__ = (
+        Index("ix_consent_status_city_created", "city", "created_at", "record_id"),
+        Index("ix_consent_status_created", "created_at", "record_id"),
+        Index("ix_consent_status_purpose_state", "purpose_id", "state"),
+    )
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("consent_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    city: Mapped[str] = mapped_column(String(32))
+    child_id: Mapped[str] = mapped_column(String(36), index=True)
+    purpose_id: Mapped[str] = mapped_column(String(64))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    source_client_id: Mapped[str] = mapped_column(String(64))
+    recipient_client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # its latest event
+    events: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent import records
+from consent import access_log, records
 from consent.records import View
 from consent.states import HELSINKI, TERMINAL
 from federation.models import Guardianship, Person
@@ -116,6 +116,11 @@ class Section:
     pending: list[Card] = field(default_factory=list)
     active: list[Card] = field(default_factory=list)
     ended: list[Card] = field(default_factory=list)
+    reads: list[access_log.Read] = field(default_factory=list)  # administrators' reads
+
+    @property
+    def cards(self) -> list[Card]:
+        return [*self.pending, *self.active, *self.ended]
 
     @property
     def empty(self) -> bool:
@@ -292,6 +297,14 @@ def _section(session: Session, subject: Person, me: str, *, is_me: bool) -> Sect
             section.active.append(shown)
         else:
             section.ended.append(shown)
+    shown_records = [shown.view.record for shown in section.cards]
+    if shown_records:
+        section.reads = access_log.reads(
+            session,
+            [record.id for record in shown_records],
+            {record.city for record in shown_records},
+            min(record.created_at for record in shown_records),
+        )
     return section
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from consent import page_data, receipt, records
+from consent import access_log, page_data, receipt, records
 from consent.models import ConsentRecord
 from consent.records import ConsentError, View
 from core.app import config
@@ -69,6 +69,9 @@ def consents():
         when=page_data.when,
         day=page_data.day,
         validity_text=page_data.validity_text,
+        readers=access_log.READERS,
+        channels=access_log.CHANNELS,
+        actions=access_log.ACTIONS,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from consent import status
 from consent.models import Purpose
 from consent.policy import Policy
 from consent.states import PurposeEnd, Validity
@@ -220,16 +221,24 @@ def new_version(session: Session, spec: PurposeSpec, *, created_by: str) -> Purp
     row = _row(spec, current.version + 1, created_by)
     session.add(row)
     session.flush()
+    if row.requires_reconsent:
+        status.end_by_purpose(
+            session, spec.id, row.created_at, "purpose_new_version", below_version=row.version
+        )
     return row
 
 
 def withdraw(session: Session, purpose_id: str) -> int:
     """Withdraw every version of a purpose (once): every consent under it is invalidated."""
-    return session.execute(
+    now = utcnow()
+    withdrawn = session.execute(
         update(Purpose)
         .where(Purpose.purpose_id == purpose_id, Purpose.withdrawn_at.is_(None))
-        .values(withdrawn_at=utcnow())
+        .values(withdrawn_at=now)
     ).rowcount
+    if withdrawn:
+        status.end_by_purpose(session, purpose_id, now, "purpose_withdrawn")
+    return withdrawn
 
 
 def policy_of(purpose: Purpose) -> Policy:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from consent import audit, purposes
+from consent import audit, purposes, status
 from consent.ledger import entries
 from consent.models import ConsentEvent, ConsentRecord, Purpose, new_id
 from consent.notify import notifier
@@ -132,7 +132,9 @@ def _view(
     return View(record, purpose, derived)
 
 
-def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> ConsentEvent:
+def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> View:
+    """Append an event of ``kind`` to ``record`` with its audit entry, and store the state it
+    leaves the record in (consent.status); returns the record's view after it."""
     values = {"record_id": record.id, "kind": kind, "at": utcnow(), **fields}
     row = ConsentEvent(**values, leaf=entries.append(session, "event", values))
     session.add(row)
@@ -147,7 +149,9 @@ def _append(session: Session, record: ConsentRecord, kind: str, **fields) -> Con
         purpose_id=record.purpose_id,
         detail={"event": row.id, "reason": fields.get("reason")},
     )
-    return row
+    after = view(session, record)
+    status.refresh(session, record, after.derived, after.purpose)
+    return after
 
 
 # A child's records with their events, in one query (prebuilt: the token exchange reads it on
@@ -227,11 +231,10 @@ def request(
     session.flush()
     common = {"actor_type": "service", "actor_id": client_id, "method": method}
     if who is None:
-        _append(session, record, "recorded", reason=purpose.lawful_basis, **common)
-    else:
-        _append(session, record, "requested", deciders=deciders_to_json(who), **common)
-        notifier().consent_requested(record.id, sorted(who.everyone))
-    return view(session, record), True
+        return _append(session, record, "recorded", reason=purpose.lawful_basis, **common), True
+    after = _append(session, record, "requested", deciders=deciders_to_json(who), **common)
+    notifier().consent_requested(record.id, sorted(who.everyone))
+    return after, True
 
 
 def _refused(session, purpose: Purpose, child_id: str, client_id: str, method: str, why: str):
@@ -287,7 +290,7 @@ def answer(
         raise ConsentError("wrong_answer", "there is nothing to withdraw")
     if kind != "withdraw" and (state == "given" or mine is not None):
         raise ConsentError("wrong_answer", "you have already answered")
-    _append(
+    return _append(
         session,
         record,
         kind,
@@ -298,7 +301,6 @@ def answer(
         deciders=deciders_to_json(who),
         purpose_version=record.purpose_version,
     )
-    return view(session, record)
 
 
 def reevaluate(session: Session, child_id: str, reason: str) -> int:

@@ -35,12 +35,13 @@ class Scope:
         """Consent administrators act in their own cities; auditors only read."""
         return city in self.cities
 
-    def records(self) -> ColumnElement[bool]:
-        """A WHERE clause on ConsentRecord: the records this scope sees."""
+    def records(self, city=ConsentRecord.city, child=ConsentRecord.child_id) -> ColumnElement[bool]:
+        """A WHERE clause on the records this scope sees, given a record's ``city`` (the
+        controller) and ``child`` columns (ConsentRecord's, or consent.status's)."""
         if self.every_city:
             return true()
         children = select(CityIdentity.person_id).where(CityIdentity.city.in_(self.cities))
-        return or_(ConsentRecord.city.in_(self.cities), ConsentRecord.child_id.in_(children))
+        return or_(city.in_(self.cities), child.in_(children))
 
     def sees(self, session: Session, record: ConsentRecord) -> bool:
         """Whether this scope sees ``record``."""
@@ -58,6 +59,15 @@ class Scope:
         """The record ``record_id`` if it exists and this scope sees it, else None."""
         record = session.get(ConsentRecord, record_id) if len(record_id) <= 36 else None
         return record if record is not None and self.sees(session, record) else None
+
+
+def scope_of_client(metadata: dict) -> Scope | None:
+    """The scope of an administrator's tool, from its registered ``admin_city`` or
+    ``admin_auditor`` (idp.oidc.client_metadata); None for a client registered with neither."""
+    if metadata.get("admin_auditor") is True:
+        return Scope(AUDITOR, every_city=True)
+    city = metadata.get("admin_city")
+    return Scope(CONSENT_ADMIN, frozenset({city})) if isinstance(city, str) else None
 
 
 def scope_of(session: Session, person_id: str) -> Scope | None:

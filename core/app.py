@@ -52,6 +52,23 @@ def add_notice(app: Flask, name: str, state: Callable[[], str]) -> None:
     app.extensions.setdefault(NOTICES.name, {})[name] = state
 
 
+# Links of the signed-in person's own page (/me) that a package above the sign-in adds: a
+# function of the person's id giving (label, URL) pairs, or none, for that person.
+AccountLink = Callable[[str], list[tuple[str, str]]]
+ACCOUNT_LINKS: Slot[list[AccountLink]] = Slot("digione.account_links")
+
+
+def add_account_links(app: Flask, links: AccountLink) -> None:
+    """Have the person's own page show what ``links(person_id)`` gives."""
+    app.extensions.setdefault(ACCOUNT_LINKS.name, []).append(links)
+
+
+def account_links(person_id: str) -> list[tuple[str, str]]:
+    """Every registered link for the person, in the order the packages registered them."""
+    makers = current_app.extensions.get(ACCOUNT_LINKS.name, [])
+    return [link for make in makers for link in make(person_id)]
+
+
 def config_of(app: Flask) -> Config:
     """The checked configuration the app was built with."""
     return CONFIG.of(app)

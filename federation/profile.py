@@ -45,6 +45,10 @@ class Identity:
     roles: tuple[RoleClaim, ...] = ()
     children: tuple[str, ...] = field(default=())  # learner ids of the person's wards
     permissions: tuple[str, ...] = ()  # broker permissions in this city, e.g. consent_admin
+    # How the directory says this sign-in was made: its acr (OIDC) or AuthnContextClassRef
+    # (SAML), and its amr (RFC 8176); the broker asks no second factor of a multi-factor one.
+    authn_acr: str | None = None
+    authn_amr: tuple[str, ...] = ()
 
 
 def identity_to_dict(identity: Identity) -> dict:
@@ -60,4 +64,5 @@ def identity_from_dict(data: dict) -> Identity:
     values["roles"] = tuple(RoleClaim(**role) for role in data.get("roles", ()))
     values["children"] = tuple(data.get("children", ()))
     values["permissions"] = tuple(data.get("permissions", ()))
+    values["authn_amr"] = tuple(data.get("authn_amr", ()))
     return Identity(**values)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from keys import jws
 from keys.active import ActiveKey
-from keys.envelope import unseal
+from keys.envelope import seal, unseal
 from keys.lifecycle import ensure_one, retrying, rotate_one, sealing_aad
 from keys.material import ALGS, ALL_USES, load_private_key, public_jwk
 from keys.material import without_private_members as public_only
@@ -99,6 +99,15 @@ class KeyStore:
         other._private, other._active = self._private, self._active
         other._public = self._public
         return other
+
+    def seal_secret(self, plaintext: bytes, purpose: str) -> bytes:
+        """Another package's secret (a person's TOTP key) encrypted under the master key for
+        storage, bound to ``purpose`` (the row it belongs in): keys.envelope.seal."""
+        return seal(self._master, plaintext, f"secret\0{purpose}".encode())
+
+    def unseal_secret(self, blob: bytes, purpose: str) -> bytes:
+        """A secret sealed by :meth:`seal_secret` for ``purpose``; UnsealError otherwise."""
+        return unseal(self._master, blob, f"secret\0{purpose}".encode())
 
     def in_memory(self) -> KeyStore:
         """A view of this store that signs with the keys this process holds and never asks the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -169,6 +170,47 @@ def sign_in(client, city: str, username: str, password: str = "demo", follow: bo
         data={"csrf_token": token, "username": username, "password": password},
         follow_redirects=follow,
     )
+
+
+def second_factor_code(app: Flask, city: str, username: str) -> str:
+    """A TOTP code the broker accepts now for the demo account (enrolling it with the demo
+    key if it has none): the current step's, or one after the last accepted, since a code is
+    accepted once."""
+    import pyotp
+    from sqlalchemy import select
+
+    from federation.models import CityIdentity
+    from idp.signin import totp
+    from idp.signin.models import SecondFactor
+    from keys.app import key_store
+
+    with app.app_context():
+        person_id = db.session.scalar(
+            select(CityIdentity.person_id).where(
+                CityIdentity.city == city, CityIdentity.subject == username
+            )
+        )
+        row = db.session.get(SecondFactor, person_id)
+        if row is None:
+            totp.enroll(db.session, key_store(), person_id, totp.DEMO_SECRET)
+            db.session.commit()
+            last = None
+        else:
+            last = row.last_step
+    now = int(time.time()) // totp.STEP_SECONDS
+    step = now if last is None else max(last + 1, now)  # valid for one more step after now
+    assert step <= now + totp.DRIFT_STEPS, "no code left in this time step; wait 30 s"
+    return pyotp.TOTP(totp.DEMO_SECRET).at(step * totp.STEP_SECONDS)
+
+
+def pass_second_factor(client, app: Flask, city: str, username: str, next_url: str = "/me"):
+    """Enter the account's TOTP code at /second-factor, as a browser would."""
+    import re
+
+    code = second_factor_code(app, city, username)
+    page = client.get(f"/second-factor?next={next_url}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post("/second-factor", data={"csrf_token": token, "code": code, "next": next_url})
 
 
 @pytest.fixture(scope="session")

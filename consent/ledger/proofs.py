@@ -9,12 +9,15 @@ checkpoint's root; the checkpoint's note verifies under a key of /consent-log/ke
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.ledger import checkpoints, entries, store
+from consent.ledger.checkpoint import CheckpointError, open_checkpoint
+from consent.ledger.merkle import leaf_hash, verify_inclusion
+from consent.ledger.note import NoteError, Verifier
 from consent.models import AuditEntry, ConsentEvent, ConsentRecord
 
 
@@ -62,3 +65,26 @@ def bundle(session: Session, record_id: str, *, audit: bool = True) -> dict | No
         "tree_size": latest.size if latest is not None else None,
         "entries": listed,
     }
+
+
+def verified(found: dict, known: Iterable[Verifier], origin: str) -> bool | None:
+    """Whether a bundle's checkpoint verifies under ``known`` keys for ``origin`` and every
+    proof in it leads from its entry to that checkpoint's root: None when there is no
+    checkpoint yet, or no entry has a proof."""
+    proven = [entry for entry in found["entries"] if entry["proof"] is not None]
+    if found["checkpoint"] is None or not proven:
+        return None
+    try:
+        head = open_checkpoint(found["checkpoint"], known, origin)
+    except (NoteError, CheckpointError):
+        return False
+    return all(
+        verify_inclusion(
+            entry["leaf"],
+            head.size,
+            leaf_hash(entry["entry"].encode()),
+            [base64.b64decode(step) for step in entry["proof"]],
+            head.root_hash,
+        )
+        for entry in proven
+    )

@@ -171,6 +171,10 @@ def _production_problems(settings: Settings, source: str) -> list[str]:
         problems.append(
             f"{source}: oidc.pairwise_secret: production needs a secret of at least 32 characters"
         )
+    if settings.admin.second_factor != "required":
+        problems.append(
+            f"{source}: admin.second_factor: production needs the administrators' second factor"
+        )
     url = settings.database.url
     if not url or url.startswith("sqlite"):
         problems.append(f"{source}: database.url: production needs PostgreSQL, not SQLite")

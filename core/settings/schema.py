@@ -105,6 +105,11 @@ class AuditSettings(Strict):
     witness_file: str = "audit-witness.jsonl"
 
 
+class AdminSettings(Strict):
+    max_age_seconds: Annotated[int, Field(ge=60, le=86400)] = 900
+    second_factor: Literal["required", "off"] = "required"
+
+
 class Settings(Strict):
     """defaults.toml; each section may be overridden by DIGIONE_<SECTION>_<KEY>."""
 
@@ -120,6 +125,7 @@ class Settings(Strict):
     logging: LoggingSettings = LoggingSettings()
     ui: UiSettings = UiSettings()
     audit: AuditSettings = AuditSettings()
+    admin: AdminSettings = AdminSettings()
 
 
 class LocalizedName(Strict):
@@ -143,6 +149,9 @@ class CitySettings(Strict):
     municipality_code: Annotated[str, Field(pattern=r"^[0-9]{3}$")]
     name: LocalizedName
     email_domains: list[str] = []
+    # acr values of the city's directory that stand for a multi-factor sign-in (e.g. strong
+    # electronic identification): a sign-in with one needs no second factor at the broker.
+    second_factor_acr: list[str] = []
     directory: DirectorySettings
 
 

@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -149,7 +150,7 @@ class OidcDirectory:
             if not set(values) & set(allowed):
                 raise UpstreamRejected(f"the claim {name} has none of the required values")
         try:
-            return map_identity(
+            identity = map_identity(
                 claims_to_attributes(claims),
                 self.directory.attributes,
                 city=self.city.slug,
@@ -158,6 +159,14 @@ class OidcDirectory:
         except MappingError as exc:  # the message may quote a value: log only the field
             field = str(exc).split(":", 1)[0]
             raise UpstreamRejected(f"attribute mapping failed: {field}") from None
+        acr, amr = claims.get("acr"), claims.get("amr")  # OIDC Core section 2
+        return replace(
+            identity,
+            authn_acr=acr[:200] if isinstance(acr, str) else None,
+            authn_amr=tuple(m[:32] for m in amr if isinstance(m, str))[:10]
+            if isinstance(amr, list)
+            else (),
+        )
 
     # -- calls to the provider ----------------------------------------------------------------
     def _keys(self, provider: ProviderMetadata, kid: str | None) -> list[dict]:

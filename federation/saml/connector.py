@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -198,12 +199,14 @@ class SamlDirectory:
         if name_id and name_id_format != TRANSIENT:
             attrs[NAMEID] = [name_id]
         try:
-            return map_identity(
+            identity = map_identity(
                 attrs, amap, city=self.city.slug, municipality_code=self.city.municipality_code
             )
         except MappingError as exc:  # a message that quotes a value is cut to the field
             message = str(exc) if "gave no" in str(exc) else str(exc).split(":")[0]
             raise UpstreamRejected(f"attribute mapping: {message}") from exc
+        contexts = [c for c in auth.get_last_authn_contexts() or [] if isinstance(c, str)]
+        return replace(identity, authn_acr=contexts[0][:200] if contexts else None)
 
     # -- MetadataConnector -----------------------------------------------------------------------
 

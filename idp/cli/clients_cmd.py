@@ -90,6 +90,15 @@ def _metadata(**options) -> dict:
     return metadata
 
 
+def _check_city(cli: CliContext, city: str | None) -> None:
+    """--admin-city names a configured city."""
+    cities = cli.config().cities
+    if city is not None and city not in cities:
+        raise click.ClickException(
+            f"--admin-city: no city {city!r}; configured: {', '.join(sorted(cities))}"
+        )
+
+
 @command.command("add")
 @click.option("--name", "client_name", required=True, help="client_name shown to users.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact; repeatable.")
@@ -111,6 +120,17 @@ def _metadata(**options) -> dict:
     default=None,
     help="A resource server that may introspect tokens issued for its --resource URIs.",
 )
+@click.option(
+    "--admin-city",
+    help="With --scope digione:admin: the city (its slug) whose consent records the tool "
+    "administers.",
+)
+@click.option(
+    "--admin-auditor",
+    is_flag=True,
+    default=None,
+    help="With --scope digione:admin: a national auditor's tool, reading every city.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the client as JSON.")
 @pass_cli
 def add(cli: CliContext, as_json: bool, **options) -> None:
@@ -118,6 +138,7 @@ def add(cli: CliContext, as_json: bool, **options) -> None:
     from idp.oidc import clients
 
     metadata = _metadata(**options)
+    _check_city(cli, metadata.get("admin_city"))
     with _registry(cli) as (session, settings):
         try:
             made = clients.register(

@@ -1,11 +1,9 @@
-"""`digione consent show|export`: one consent record with its history, and every record of a
-city for the controller's own records. Identifiers only (the child's internal person id and
-learner id), never names."""
+"""`digione consent show|export|reindex`: one consent record with its history, every record of
+a city for the controller's own records, and the stored states the lists read, rebuilt.
+Identifiers only (the child's internal person id and learner id), never names."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import click
@@ -85,18 +83,6 @@ def show(cli: CliContext, record_id: str, as_json: bool) -> None:
         echo_record(info)
 
 
-def _cell(value) -> str:
-    """A CSV cell; one a spreadsheet would read as a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_line(values) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([_cell(value) for value in values])
-    return buffer.getvalue()
-
-
 @command.command("export")
 @click.option("--city", required=True, help="The city's slug: its records (the controller's).")
 @click.option(
@@ -106,33 +92,40 @@ def _csv_line(values) -> str:
 def export(cli: CliContext, city: str, fmt: str) -> None:
     """Every consent record of a city with its state now and its number of events, written to
     stdout row by row (CSV with a header, or one JSON array)."""
-    from consent import audit
-    from consent.history import EXPORT_FIELDS, export_rows
+    from consent import audit, exports
+    from consent.history import export_rows
 
     cities = cli.config().cities
     if city not in cities:
         known = ", ".join(sorted(cities))
         raise click.ClickException(f"no city {city!r}; configured: {known}")
 
-    def out(text: str) -> None:
-        click.echo(text, nl=False)
-
     count = 0
-    with cli.database() as session:
-        if fmt == "csv":
-            out(_csv_line(EXPORT_FIELDS))
-        else:
-            out("[")
-        for row in export_rows(session, city):
-            if fmt == "csv":
-                out(_csv_line([row[name] for name in EXPORT_FIELDS]))
-            else:
-                out(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
+
+    def counted(rows):
+        nonlocal count
+        for row in rows:
             count += 1
-        if fmt == "json":
-            out("\n]\n" if count else "]\n")
+            yield row
+
+    with cli.database() as session:
+        for chunk in exports.lines(counted(export_rows(session, city)), fmt):
+            click.echo(chunk, nl=False)
         audit.append(
             session, actor_type="admin", actor_id=audit.cli_actor(), action="consent.export",
             channel="cli", detail={"city": city, "count": count, "format": fmt},
         )  # fmt: skip
     click.echo(f"exported {count} record(s) of {city}", err=True)
+
+
+@command.command("reindex")
+@pass_cli
+def reindex(cli: CliContext) -> None:
+    """Rebuild every record's stored state (what administrators' lists filter on) from its
+    events: after a restore of the consent tables without it. Records and events are not
+    touched."""
+    from consent.history import rebuild_status
+
+    with cli.database() as session:
+        count = rebuild_status(session)
+    click.echo(f"rebuilt the state of {count} record(s)")

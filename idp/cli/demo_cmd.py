@@ -12,6 +12,33 @@ def command() -> None:
     """Demo data (development only)."""
 
 
+def _enroll_demo_admins(cfg) -> int:
+    """The demo's administrators (a permission in config/demo) get the public demo TOTP key,
+    so that the console's second factor works in the demo as in production."""
+    from sqlalchemy import select
+
+    from federation.models import CityIdentity
+    from idp.signin import totp
+    from keys.app import key_store
+
+    enrolled = 0
+    for city, people in cfg.demo.items():
+        for person in people.people:
+            if not person.permissions:
+                continue
+            person_id = db.session.scalar(
+                select(CityIdentity.person_id).where(
+                    CityIdentity.city == city, CityIdentity.subject == person.username
+                )
+            )
+            if person_id is None:
+                continue
+            if not totp.enrolled(db.session, person_id):
+                totp.enroll(db.session, key_store(), person_id, totp.DEMO_SECRET)
+            enrolled += 1
+    return enrolled
+
+
 @command.command("seed")
 @pass_cli
 def seed(cli: CliContext) -> None:
@@ -35,6 +62,8 @@ def seed(cli: CliContext) -> None:
         except (DemoClientError, PurposeError) as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
+        admins = _enroll_demo_admins(cfg)
         db.session.commit()
     click.echo(f"demo: {services} demo services registered (config/demo/clients)")
+    click.echo(f"demo: {admins} administrators with the demo second factor (README)")
     click.echo(f"demo: {demo_purposes} data-sharing purposes (config/demo/purposes)")

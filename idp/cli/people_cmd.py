@@ -1,4 +1,5 @@
-"""`digione people links|unlink`: the links that make one person of several city accounts."""
+"""`digione people links|unlink`: the links that make one person of several city accounts;
+`digione people second-factor`: their TOTP keys (idp.cli.second_factor_cmd)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import click
 from sqlalchemy import func, select
 
 from core.db import db
+from idp.cli import second_factor_cmd
 from idp.cli.context import CliContext, pass_cli
 
 
 @click.group("people")
 def command() -> None:
     """People and their accounts in the cities' directories."""
+
+
+command.add_command(second_factor_cmd.group)
 
 
 @command.command("links")

@@ -17,6 +17,10 @@ DigiOne extensions:
 - ``resources``: https URIs of the resource servers (audiences) this client may request access
   tokens for (RFC 8707).
 
+- ``admin_city`` / ``admin_auditor``: what a client with ``digione:admin`` administers, set
+  only by an administrator and required with that scope: the consent records of one city
+  (a city's slug), or, as a national auditor, every city's, read-only (consent.scope).
+
 ``grant_types`` may include ``urn:ietf:params:oauth:grant-type:token-exchange`` (RFC 8693,
 consent-bound tokens: consent.exchange) only when an administrator registers the client, and
 only for a confidential client.
@@ -26,6 +30,7 @@ only for a confidential client.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from idp.oidc.client_uris import MAX_URI, check_uri, sector_of
@@ -46,6 +51,8 @@ NAME_LANGUAGES = ("fi", "sv", "en")
 INFO_URIS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
 PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 MAX_ITEMS = 50
+ADMIN_SCOPE = "digione:admin"
+CITY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 INVALID = "invalid_client_metadata"
 REDIRECT = "invalid_redirect_uri"
 
@@ -237,6 +244,33 @@ def _introspection(data: dict, admin: bool) -> dict:
     return {"introspection": True}
 
 
+def _administration(data: dict, scopes: list[str], admin: bool) -> dict:
+    """DigiOne extension: the reach of a ``digione:admin`` client, one city or (an auditor)
+    every city. Required with the scope, refused without it; only an administrator sets it."""
+    city, auditor = data.get("admin_city"), data.get("admin_auditor")
+    auditor = None if auditor is False else auditor
+    if city is None and auditor is None:
+        if ADMIN_SCOPE in scopes:
+            raise InvalidClientMetadata(
+                f"admin_city: a {ADMIN_SCOPE} client administers one city (admin_city) "
+                "or reads every city as an auditor (admin_auditor)"
+            )
+        return {}
+    if ADMIN_SCOPE not in scopes:
+        raise InvalidClientMetadata(f"admin_city: only a client with {ADMIN_SCOPE} has one")
+    if not admin:
+        raise InvalidClientMetadata("admin_city: only an administrator can grant it")
+    if city is not None and auditor is not None:
+        raise InvalidClientMetadata("admin_city: give either admin_city or admin_auditor")
+    if auditor is not None:
+        if auditor is not True:
+            raise InvalidClientMetadata("admin_auditor: must be true or false")
+        return {"admin_auditor": True}
+    if not isinstance(city, str) or not CITY_SLUG.fullmatch(city):
+        raise InvalidClientMetadata("admin_city: must be a city's slug, as in config/cities")
+    return {"admin_city": city}
+
+
 def validate_metadata(
     data: dict, *, admin: bool, development: bool, granted: tuple[str, ...] = ()
 ) -> dict:
@@ -273,6 +307,7 @@ def validate_metadata(
             data, "access_token_signed_response_alg", ID_TOKEN_ALGS
         ),
         **_introspection(data, admin),
+        **_administration(data, scopes, admin),
         **_logout(data, development),
         **_extensions(data, scopes, development),
     }

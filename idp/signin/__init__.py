@@ -11,4 +11,4 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from idp.signin import account, approvals, form  # noqa: E402, F401  (registers the views)
+from idp.signin import account, approvals, form, second_factor  # noqa: E402, F401  (registers the views)

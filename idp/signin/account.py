@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.app import config
+from core.app import account_links, config
 from core.db import db
 from federation.models import Guardianship, Person
 from idp.signin import bp
@@ -41,6 +41,7 @@ def me():
         children=children,
         consents=bool(children) or any(role.role == "learner" for role in current.identity.roles),
         approvals=frontends.allowed(current.person_id),
+        links=account_links(current.person_id),
     )
 
 

@@ -43,6 +43,7 @@ from idp.signin import bp
 from idp.signin.complete import ACR_FEDERATED, complete_sign_in
 from idp.signin.context import directories
 from idp.signin.models import UpstreamLogin
+from idp.sso.factors import MFA, multi_factor
 
 log = logging.getLogger("digione.upstream")
 LIFETIME = timedelta(minutes=10)
@@ -149,7 +150,11 @@ def upstream_resume(slug: str):
         return _expired()
     identity, next_url = identity_from_dict(row.identity), row.next_url
     db.session.delete(row)
-    return complete_sign_in(slug, identity, next_url, acr=ACR_FEDERATED, amr=[])
+    city = config().cities[slug]
+    strong = multi_factor(identity.authn_amr, identity.authn_acr, city.second_factor_acr)
+    return complete_sign_in(
+        slug, identity, next_url, acr=ACR_FEDERATED, amr=[MFA] if strong else []
+    )
 
 
 @bp.get("/federation/<slug>/metadata")

@@ -92,6 +92,19 @@ def states(page, base: str, locale: str) -> Iterator[str]:
     yield "me, guardian1 (children)"
 
 
+def axe_violations(page) -> dict[str, list[dict]]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is, at each of VIEWPORTS (by
+    name, with its size), only those with any."""
+    page.add_script_tag(content=axe_source())
+    found = {}
+    for viewport, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        violations = page.evaluate(RUN_AXE, AXE_OPTIONS)
+        if violations:
+            found[f"{viewport} {width}x{height}"] = violations
+    return found
+
+
 def describe(found: dict[str, list[dict]]) -> str:
     lines = []
     for state, violations in found.items():
@@ -112,12 +125,8 @@ def test_every_page_passes_axe(browser, live_server, locale):
     try:
         for state in states(page, live_server, locale):
             assert page.locator("html").get_attribute("lang") == locale, state
-            page.add_script_tag(content=axe_source())
-            for viewport, (width, height) in VIEWPORTS.items():
-                page.set_viewport_size({"width": width, "height": height})
-                violations = page.evaluate(RUN_AXE, AXE_OPTIONS)
-                if violations:
-                    found[f"{state}, {viewport} {width}x{height}"] = violations
+            for where, violations in axe_violations(page).items():
+                found[f"{state}, {where}"] = violations
     finally:
         context.close()
     assert not found, f"axe: WCAG 2.1 A/AA violations ({locale}):\n" + describe(found)

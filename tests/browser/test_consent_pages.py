@@ -9,11 +9,8 @@ import pytest
 
 from tests.browser.test_accessibility import (
     AXE,
-    AXE_OPTIONS,
-    RUN_AXE,
-    VIEWPORTS,
     WIDER_THAN_VIEWPORT,
-    axe_source,
+    axe_violations,
     describe,
 )
 from tests.conftest import require
@@ -154,13 +151,7 @@ def test_the_consents_page_passes_axe(browser, consent_server, seeded, locale):
         assert page.locator("article.consent").count() == 3
         page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
         no_horizontal_scroll(page)
-        page.add_script_tag(content=axe_source())
-        found = {}
-        for viewport, (width, height) in VIEWPORTS.items():
-            page.set_viewport_size({"width": width, "height": height})
-            violations = page.evaluate(RUN_AXE, AXE_OPTIONS)
-            if violations:
-                found[f"consents, {viewport}"] = violations
+        found = {f"consents, {where}": v for where, v in axe_violations(page).items()}
         assert not found, f"axe: WCAG 2.1 A/AA violations ({locale}):\n" + describe(found)
     finally:
         context.close()

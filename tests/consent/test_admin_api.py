@@ -20,10 +20,14 @@ from tests.oidc.helpers import register, tokens
 API = "/admin/api"
 
 
-def token_for(app, scope: str) -> str:
+def token_for(app, scope: str, **reach) -> str:
+    """A client_credentials token of a new client with ``scope``; an admin client's reach is
+    Espoo unless ``reach`` (admin_city or admin_auditor) says otherwise."""
+    if "digione:admin" in scope.split() and not reach:
+        reach = {"admin_city": "espoo"}
     service = register(
         app, grant_types=["client_credentials"], redirect_uris=[], scope=scope,
-        client_name="Admin tool",
+        client_name="Admin tool", **reach,
     )  # fmt: skip
     response = app.test_client().post(
         "/oidc/token",
@@ -113,7 +117,7 @@ def test_a_token_without_the_admin_scope_is_insufficient(consent_app):
 
 
 def test_a_token_a_person_signed_in_for_never_administers(consent_app):
-    rp = register(consent_app, scope="openid digione:admin")
+    rp = register(consent_app, scope="openid digione:admin", admin_city="espoo")
     issued = tokens(consent_app, rp, scope="openid digione:admin")
     assert "digione:admin" in issued["scope"].split()
     response = consent_app.test_client().get(
@@ -286,8 +290,13 @@ def test_unknown_paths_and_methods_are_json(api):
 def test_an_admin_client_registered_at_the_command_line(consent_app, digione_cli):
     """As docs/consent.md tells the operator: `digione clients add` with the scope
     digione:admin and the client_credentials grant, then a token from /oidc/token."""
-    args = "clients add --name Tool --grant-type client_credentials --scope digione:admin --json"
-    info = json.loads(digione_cli(*args.split()))
+    args = "clients add --name Tool --grant-type client_credentials --scope digione:admin"
+    # A tool administers one configured city or, an auditor's, reads them all.
+    refused = digione_cli(*args.split(), "--admin-city", "helsinki", code=1)
+    assert "--admin-city: no city 'helsinki'" in refused
+    assert "admin_city" in digione_cli(*args.split(), code=1)
+    info = json.loads(digione_cli(*args.split(), "--admin-city", "espoo", "--json"))
+    assert info["admin_city"] == "espoo"
     client = consent_app.test_client()
     response = client.post(
         "/oidc/token",

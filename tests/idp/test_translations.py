@@ -37,6 +37,11 @@ def _source_messages() -> set[str]:
     return found
 
 
+def _text(string):
+    """A plural's forms as a tuple, however the catalogue was read (read_mo gives a list)."""
+    return tuple(string) if isinstance(string, list | tuple) else string
+
+
 def _done(string) -> bool:
     return all(string) if isinstance(string, tuple) else bool(string)
 
@@ -48,8 +53,10 @@ def test_every_text_is_translated_and_compiled(locale):
         po = read_po(handle)
     with (folder / "messages.mo").open("rb") as handle:
         mo = read_mo(handle)
-    translated = {_key(m.id): m.string for m in po if m.id and _done(m.string) and not m.fuzzy}
+    translated = {
+        _key(m.id): _text(m.string) for m in po if m.id and _done(m.string) and not m.fuzzy
+    }
     missing = sorted(_source_messages() - translated.keys())
     assert not missing, f"untranslated in {locale}: {missing} (run `make translations`)"
-    compiled = {_key(m.id): m.string for m in mo if m.id}
+    compiled = {_key(m.id): _text(m.string) for m in mo if m.id}
     assert compiled == translated, "messages.mo is stale: run `make translations`"

@@ -505,3 +505,31 @@ def test_access_token_alg_and_introspection_extensions():
     with pytest.raises(InvalidClientMetadata):
         validate_metadata({**base, "access_token_signed_response_alg": "HS256"}, admin=True,
                           development=False)  # fmt: skip
+
+
+def test_an_admin_tools_reach_is_one_city_or_every_city_as_an_auditor():
+    base = {"grant_types": ["client_credentials"], "scope": "digione:admin"}
+    assert check(admin=True, **base, admin_city="espoo")["admin_city"] == "espoo"
+    assert check(admin=True, **base, admin_auditor=True)["admin_auditor"] is True
+    refused = {
+        "admin_city": [
+            {},  # a digione:admin client needs a reach
+            {"admin_city": "espoo", "admin_auditor": True},
+            {"admin_city": "Espoo; drop"},
+            {"admin_city": ["espoo"]},
+        ],
+        "admin_auditor": [{"admin_auditor": "yes"}],
+    }
+    for field_name, cases in refused.items():
+        for extra in cases:
+            with pytest.raises(InvalidClientMetadata, match=field_name):
+                check(admin=True, **base, **extra)
+    with pytest.raises(InvalidClientMetadata, match="only a client with digione:admin"):
+        check(admin=True, redirect_uris=[WEB], admin_city="espoo")
+    with pytest.raises(InvalidClientMetadata, match="administrator"):
+        validate_metadata(
+            {"client_name": "x", **base, "admin_city": "espoo"},
+            admin=False, development=False, granted=("digione:admin",),
+        )  # fmt: skip
+    # admin_auditor false is the same as leaving it out
+    assert "admin_auditor" not in check(admin=True, **base, admin_city="oulu", admin_auditor=False)

@@ -68,19 +68,26 @@ def _toml(value) -> str:
 
 
 def write_config(folder: Path, directory: dict) -> Path:
-    """A copy of config/ whose oulu.toml names a SAML directory ``directory``."""
+    """A copy of config/ whose oulu.toml names a SAML directory ``directory`` (its
+    ``city_settings``: keys of the city's own table)."""
     shutil.copytree(DEFAULT_FOLDER, folder, ignore=shutil.ignore_patterns("examples"))
     attributes = directory.get("attributes", {})
+    city = directory.get("city_settings", {})
     lines = [
         f'slug = "{CITY}"',
         'municipality_code = "564"',
         'email_domains = ["ouka.fi"]',
+        *(f"{key} = {_toml(v)}" for key, v in city.items()),
         "[name]",
         'fi = "Oulu"',
         'sv = "Uleåborg"',
         'en = "Oulu"',
         "[directory]",
-        *(f"{key} = {_toml(v)}" for key, v in directory.items() if key != "attributes"),
+        *(
+            f"{key} = {_toml(v)}"
+            for key, v in directory.items()
+            if key not in ("attributes", "city_settings")
+        ),
         "[directory.attributes]",
         *(f"{key} = {_toml(v)}" for key, v in attributes.items()),
     ]

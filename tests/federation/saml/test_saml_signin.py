@@ -205,3 +205,29 @@ def test_the_idp_really_checks_our_signature(client, idp):
     query["RelayState"] = "changed-after-signing"
     with pytest.raises(Exception, match="not signed correctly"):
         idp.receive(SSO_URL + "?" + urlencode(query))
+
+
+def _session_amr(app) -> list[str]:
+    from idp.sso.models import SsoSession
+
+    with app.app_context():
+        return db.session.scalars(select(SsoSession.amr)).one()
+
+
+def test_a_password_sign_in_at_the_city_is_not_multi_factor(app, client, idp, begin, finish):
+    request = begin()
+    client.get(finish(idp.response(request, SUBJECT, PUPIL), request).headers["Location"])
+    assert _session_amr(app) == []
+
+
+STRONG = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+
+@pytest.mark.parametrize("directory", [{"city_settings": {"second_factor_acr": [STRONG]}}],
+                         indirect=True)  # fmt: skip
+def test_an_authn_context_the_city_lists_is_multi_factor(app, client, idp, begin, finish):
+    """The IdP's AuthnContextClassRef is one of the city's second_factor_acr: the session is
+    multi-factor, and the administrators' console asks no second factor of it."""
+    request = begin()
+    client.get(finish(idp.response(request, SUBJECT, PUPIL), request).headers["Location"])
+    assert _session_amr(app) == ["mfa"]

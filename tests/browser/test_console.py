@@ -1,0 +1,167 @@
+"""The administrators' console in a real Chromium, without JavaScript, in Finnish and Swedish:
+Espoo's consent administrator follows the link on their page, finds a pupil's record by
+learner id, opens its history and its verified proof, and gets "not found" for a Vantaa
+record's address; Espoo's auditor sees both cities. axe-core finds no WCAG 2.1 A/AA violation
+on the list (with results, and with a search error) or on a record, at desktop and phone
+sizes, and the pages do not scroll sideways at 320 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_accessibility import AXE, axe_violations, describe
+from tests.browser.test_consent_pages import PHONE, TEXTS, no_horizontal_scroll, sign_in
+from tests.conftest import require, second_factor_code
+from tests.consent.conftest import READING
+
+pytestmark = pytest.mark.browser
+LEARNER = "1.2.246.562.24.10000000101"  # Espoo's pupil1, Aino Virtanen
+CONSOLE = {
+    "fi": {
+        "code": "Koodi",
+        "continue": "Jatka",
+        "link": "Kaupungin lasten suostumukset",
+        "learner": "Oppijanumero",
+        "search": "Hae",
+        "history": "Kaikki tapahtumat, vanhin ensin",
+        "verified": "Tarkistettu",
+        "proof": "Todiste ulkopuoliselle tarkastajalle",
+    },
+    "sv": {
+        "code": "Kod",
+        "continue": "Fortsätt",
+        "link": "Samtycken för stadens barn",
+        "learner": "Elevnummer",
+        "search": "Sök",
+        "history": "Alla händelser, äldsta först",
+        "verified": "Verifierat",
+        "proof": "Beviset, för en utomstående granskare",
+    },
+    "en": {"code": "Code", "continue": "Continue"},
+}
+
+
+def second_factor(page, app, username: str, console: dict) -> None:
+    """Enter the code of the account's authenticator (the demo key) on the page it is asked."""
+    page.wait_for_url("**/second-factor**")
+    page.get_by_label(console["code"]).fill(second_factor_code(app, "espoo", username))
+    page.get_by_role("button", name=console["continue"]).click()
+
+
+def requested(app, city: str, answers: tuple[str, ...] = ()) -> str:
+    """A request for the city's pupil1, approved by ``answers`` (guardians' user names)."""
+    from consent import purposes, records
+    from core.db import db
+    from tests.consent.conftest import person
+
+    with app.app_context():
+        purpose = purposes.latest(db.session, READING)
+        current, _ = records.request(
+            db.session, purpose, person(city, "pupil1"), client_id="demo-reading-app"
+        )
+        for who in answers:
+            records.answer(
+                db.session, current.record, person(city, who), "approve", method="page",
+                acr="t",
+            )  # fmt: skip
+        db.session.commit()
+        return current.record.id
+
+
+def checkpoint(app) -> None:
+    """A signed checkpoint that includes every entry so far."""
+    from consent.ledger import checkpoints
+    from core.app import config_of
+    from core.db import db
+    from keys.app import key_store
+
+    with app.app_context():
+        origin = checkpoints.origin_for(config_of(app).settings.server.issuer)
+        checkpoints.make(db.session, checkpoints.signer(origin, key_store()))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv"])
+def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, seeded, locale):
+    text, console = TEXTS[locale], CONSOLE[locale]
+    espoo = requested(seeded, "espoo", ("guardian1",))
+    vantaa = requested(seeded, "vantaa")
+    checkpoint(seeded)
+    for username in ("admin1", "auditor1"):  # their authenticator app: the demo key
+        second_factor_code(seeded, "espoo", username)
+    context = browser.new_context(locale=f"{locale}-FI", java_script_enabled=False, viewport=PHONE)
+    try:
+        page = context.new_page()
+        sign_in(page, consent_server, "admin1", text)
+        page.get_by_role("link", name=console["link"]).click()
+        second_factor(page, seeded, "admin1", console)
+        page.wait_for_url("**/admin")
+        assert page.locator("html").get_attribute("lang") == locale
+        page.get_by_label(console["learner"]).fill(LEARNER)
+        page.get_by_role("button", name=console["search"]).click()
+        page.wait_for_url(f"**/admin?learner_id={LEARNER}*")
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1
+        no_horizontal_scroll(page)
+        rows.get_by_role("link", name="Aino Virtanen").click()
+        page.wait_for_url(f"**/admin/records/{espoo}")
+        history = page.get_by_role("table", name=console["history"])
+        assert history.locator("tbody tr").count() == 2
+        assert console["verified"] in page.locator("main").inner_text()
+        page.get_by_text(console["proof"]).click()  # <details> opens without JS
+        assert page.locator(".proof pre").first.is_visible()
+        no_horizontal_scroll(page)
+
+        response = page.goto(consent_server + f"/admin/records/{vantaa}")
+        assert response.status == 404  # Vantaa's record is not Espoo's to see
+
+        auditor = context.new_page()
+        context.clear_cookies()
+        sign_in(auditor, consent_server, "auditor1", text)
+        auditor.goto(consent_server + "/admin")
+        second_factor(auditor, seeded, "auditor1", console)
+        auditor.wait_for_url("**/admin")
+        links = auditor.locator("tbody th a")
+        assert {links.nth(i).get_attribute("href") for i in range(links.count())} == {
+            f"/admin/records/{espoo}",
+            f"/admin/records/{vantaa}",
+        }
+        assert auditor.goto(consent_server + f"/admin/records/{vantaa}").status == 200
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv", "en"])
+def test_the_console_passes_axe(browser, consent_server, seeded, locale):
+    require(AXE.is_file(), "axe-core not installed: run npm ci")
+    record_id = requested(seeded, "espoo", ("guardian1", "guardian2"))
+    checkpoint(seeded)
+    second_factor_code(seeded, "espoo", "admin1")  # the demo key for admin1's app
+    context = browser.new_context(
+        locale=f"{locale}-FI", java_script_enabled=True, bypass_csp=True, viewport=PHONE
+    )
+    found = {}
+    try:
+        page = context.new_page()
+        sign_in(page, consent_server, "admin1", TEXTS[locale])
+        page.goto(consent_server + "/admin")
+        for where, violations in axe_violations(page).items():
+            found[f"second factor, {where}"] = violations
+        page.set_viewport_size(PHONE)
+        second_factor(page, seeded, "admin1", CONSOLE[locale])
+        page.wait_for_url("**/admin")
+        for name, path in (
+            ("records", "/admin"),
+            ("search error", "/admin?from=2026-02-31"),
+            ("no results", "/admin?learner_id=nobody"),
+            ("record", f"/admin/records/{record_id}"),
+        ):
+            page.goto(consent_server + path)
+            page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+            no_horizontal_scroll(page)
+            for where, violations in axe_violations(page).items():
+                found[f"{name}, {where}"] = violations
+            page.set_viewport_size(PHONE)
+    finally:
+        context.close()
+    assert not found, f"axe: WCAG 2.1 A/AA violations ({locale}):\n" + describe(found)
