@@ -173,6 +173,7 @@ def consent_exchange(
         env["DIGIONE_DATABASE_URL"],
         plan["children"],
         purpose=(fixtures.CONSENT_PURPOSE, 1),
+        source=seeded.rs.client_id,
         recipient=recipient.client_id,
         recipient_metadata=metadata,
         pairwise_secret=env["DIGIONE_OIDC_PAIRWISE_SECRET"].encode(),

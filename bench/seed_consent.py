@@ -4,9 +4,12 @@ database itself (INSERT ... SELECT over generate_series), in batches.
 Every child has three records for the benchmark purpose, as years of use leave them: one
 refused (requested, one guardian approved, the other refused), one withdrawn (requested, both
 approved, one withdrew) and the current one, given (requested, both approved): ten events per
-child, so 1 million children make 10 million events. Identifiers are derived from the child's
-number (md5 as a uuid), so that Python knows the children it asks about; the recipient knows
-each child by its pairwise ``sub`` (oauth_pairwise_subjects), as after the child's sign-ins:
+child, so 1 million children make 10 million events, with each record's stored state
+(consent_status) as the broker keeps it. Every child is a pupil of Espoo's directory at one of
+SCHOOLS schools (an account and a learner role), as the administrators' lists filter them.
+Identifiers are derived from the child's number (md5 as a uuid), so that Python knows the
+children it asks about; the recipient knows each child by its pairwise ``sub``
+(oauth_pairwise_subjects), as after the child's sign-ins:
 real HMAC subs for the ``sample`` children the benchmark asks about, placeholders of the same
 size for the others.
 
@@ -30,8 +33,10 @@ CHUNK = 100_000  # children per batch (one transaction)
 START = datetime(2024, 1, 8, 8, 0, tzinfo=UTC)  # the newest records land in 2025
 
 PEOPLE = """
-INSERT INTO people (id, given_name, family_name, locale, protected, created_at, updated_at)
-SELECT md5('bench-child-' || n)::uuid::text, 'Bench', 'Child', 'fi', false, now(), now()
+INSERT INTO people
+    (id, learner_id, given_name, family_name, locale, protected, created_at, updated_at)
+SELECT md5('bench-child-' || n)::uuid::text, '1.2.246.562.24.' || lpad(n::text, 11, '0'),
+       'Bench', 'Child ' || n, 'fi', false, now(), now()
 FROM generate_series(%(lo)s::int, %(hi)s::int) AS n
 """
 PLACEHOLDER_SUBS = """
@@ -78,9 +83,52 @@ ORDER BY n, s.k, s.step
 """
 
 
+SCHOOLS = 200
+BENCH_SCHOOLS = """
+INSERT INTO schools (code, municipality_code, name)
+SELECT '9' || lpad(s::text, 4, '0'), '049', 'Bench school ' || s
+FROM generate_series(0, %(schools)s - 1) AS s
+ON CONFLICT DO NOTHING
+"""
+ACCOUNTS = """
+INSERT INTO city_identities
+    (id, person_id, city, municipality_code, subject, permissions, linked_by, created_at)
+SELECT md5('bench-account-' || n)::uuid::text, md5('bench-child-' || n)::uuid::text, 'espoo',
+       '049', 'bench-child-' || n, '[]', 'new', now()
+FROM generate_series(%(lo)s::int, %(hi)s::int) AS n
+"""
+ROLES = """
+INSERT INTO role_assignments (identity_id, role, school_code, "group", class_level)
+SELECT md5('bench-account-' || n)::uuid::text, 'learner',
+       '9' || lpad((n %% %(schools)s)::text, 4, '0'), '5A', 5
+FROM generate_series(%(lo)s::int, %(hi)s::int) AS n
+"""
+# The stored state of each record, as the broker writes it at each event (consent.status).
+STATUS = """
+INSERT INTO consent_status
+    (record_id, city, child_id, purpose_id, purpose_version, source_client_id,
+     recipient_client_id, created_at, state, given_at, valid_until, ended_at, reason, changed_at,
+     events)
+SELECT md5('bench-record-' || n || '-' || k)::uuid::text, 'espoo',
+       md5('bench-child-' || n)::uuid::text, %(purpose)s, %(version)s, %(source)s, %(client)s,
+       c.made, (ARRAY['refused', 'withdrawn', 'given'])[k + 1],
+       CASE WHEN k > 0 THEN c.made + interval '2 hours' END, NULL,
+       CASE k WHEN 0 THEN c.made + interval '2 hours' WHEN 1 THEN c.made + interval '3 hours' END,
+       NULL, c.made + make_interval(hours => CASE k WHEN 1 THEN 3 ELSE 2 END),
+       CASE k WHEN 1 THEN 4 ELSE 3 END
+FROM generate_series(%(lo)s::int, %(hi)s::int) AS n CROSS JOIN generate_series(0, 2) AS k
+CROSS JOIN LATERAL (
+    SELECT %(start)s::timestamptz
+             + make_interval(mins => hashtext('bench-day-' || n) & 524287, days => k * 120)
+             AS made
+) AS c
+"""
+
+
 # Whose secondary indexes are dropped for the load: tables no other scenario writes meanwhile
 # (CREATE INDEX blocks writes to its table while it builds).
-TABLES = ("consent_records", "consent_events")
+TABLES = ("consent_records", "consent_events", "consent_status", "city_identities",
+          "role_assignments")  # fmt: skip
 SECONDARY = """
 SELECT indexname, indexdef FROM pg_indexes
 WHERE schemaname = current_schema() AND tablename = ANY(%s) AND indexname LIKE 'ix\\_%%'
@@ -90,6 +138,11 @@ WHERE schemaname = current_schema() AND tablename = ANY(%s) AND indexname LIKE '
 def libpq(url: str) -> str:
     """An SQLAlchemy URL (postgresql+psycopg://...) as libpq takes it."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def learner_id(number: int) -> str:
+    """Child ``number``'s learner id, as PEOPLE writes it."""
+    return f"1.2.246.562.24.{number:011d}"
 
 
 def child_id(number: int) -> str:
@@ -102,6 +155,7 @@ def seed(
     children: int,
     *,
     purpose: tuple[str, int],
+    source: str,
     recipient: str,
     recipient_metadata: dict,
     pairwise_secret: bytes,
@@ -116,7 +170,8 @@ def seed(
         for n in range(1, sample + 1)
     ]
     params = {"purpose": purpose[0], "version": purpose[1], "client": recipient,
-              "start": START, "sector": sector, "sample": sample}  # fmt: skip
+              "source": source, "start": START, "sector": sector, "sample": sample,
+              "schools": SCHOOLS}  # fmt: skip
     started = time.monotonic()
     with psycopg.connect(libpq(url)) as connection:
         # The rows are made consistent; skip the foreign-key triggers' check per row (the
@@ -126,6 +181,7 @@ def seed(
         indexes = connection.execute(SECONDARY, (list(TABLES),)).fetchall()
         for name, _definition in indexes:
             connection.execute(f'DROP INDEX "{name}"')
+        connection.execute(BENCH_SCHOOLS, params)
         for lo in range(1, children + 1, CHUNK):
             hi = min(lo + CHUNK - 1, children)
             with connection.cursor() as cursor:
@@ -136,7 +192,7 @@ def seed(
                     ) as copy:
                         for n in range(lo, min(hi, sample) + 1):
                             copy.write_row((sector, subs[n - 1], child_id(n)))
-                for statement in (PLACEHOLDER_SUBS, RECORDS, EVENTS):
+                for statement in (PLACEHOLDER_SUBS, RECORDS, EVENTS, STATUS, ACCOUNTS, ROLES):
                     cursor.execute(statement, {**params, "lo": lo, "hi": hi})
             connection.commit()
             print(f"  seeded {hi:,} children ({time.monotonic() - started:.0f} s)", flush=True)

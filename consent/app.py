@@ -28,7 +28,7 @@ def request_origin() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    from consent import admin_api, api, console, console_export, pages
+    from consent import admin_api, api, console, console_export, console_purposes, pages
     from consent.exchange import TokenExchangeGrant
     from consent.ledger import api as ledger_api
     from consent.records import on_custody_changed, token_consent_active
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_export.bp)
+    app.register_blueprint(console_purposes.bp)
     add_account_links(app, console.account_links)
     app.register_blueprint(ledger_api.bp)
     _log_upkeep(app)

@@ -40,8 +40,14 @@ class Scope:
         controller) and ``child`` columns (ConsentRecord's, or consent.status's)."""
         if self.every_city:
             return true()
-        children = select(CityIdentity.person_id).where(CityIdentity.city.in_(self.cities))
-        return or_(city.in_(self.cities), child.in_(children))
+        # EXISTS per record (an index lookup on city_identities.person_id), not IN over every
+        # child of the city, which PostgreSQL could only hash within work_mem.
+        account = (
+            select(CityIdentity.id)
+            .where(CityIdentity.person_id == child, CityIdentity.city.in_(self.cities))
+            .exists()
+        )
+        return or_(city.in_(self.cities), account)
 
     def sees(self, session: Session, record: ConsentRecord) -> bool:
         """Whether this scope sees ``record``."""

@@ -80,7 +80,7 @@ class RoleAssignment(Base):
         ForeignKey("city_identities.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(16))
-    school_code: Mapped[str | None] = mapped_column(ForeignKey("schools.code"))
+    school_code: Mapped[str | None] = mapped_column(ForeignKey("schools.code"), index=True)
     group: Mapped[str | None] = mapped_column(String(32))
     class_level: Mapped[int | None] = mapped_column(Integer)
 

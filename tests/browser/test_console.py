@@ -12,9 +12,10 @@ import pytest
 from tests.browser.test_accessibility import AXE, axe_violations, describe
 from tests.browser.test_consent_pages import PHONE, TEXTS, no_horizontal_scroll, sign_in
 from tests.conftest import require, second_factor_code
-from tests.consent.conftest import READING
+from tests.consent.conftest import DEMO, READING
 
 pytestmark = pytest.mark.browser
+READING_FILE = (DEMO / "purposes" / "reading-class.toml").read_text(encoding="utf-8")
 LEARNER = "1.2.246.562.24.10000000101"  # Espoo's pupil1, Aino Virtanen
 CONSOLE = {
     "fi": {
@@ -155,6 +156,9 @@ def test_the_console_passes_axe(browser, consent_server, seeded, locale):
             ("search error", "/admin?from=2026-02-31"),
             ("no results", "/admin?learner_id=nobody"),
             ("record", f"/admin/records/{record_id}"),
+            ("purposes", "/admin/purposes"),
+            ("purpose file", "/admin/purposes/publish"),
+            ("withdrawing a purpose", f"/admin/purposes/{READING}/withdraw"),
         ):
             page.goto(consent_server + path)
             page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
@@ -162,6 +166,13 @@ def test_the_console_passes_axe(browser, consent_server, seeded, locale):
             for where, violations in axe_violations(page).items():
                 found[f"{name}, {where}"] = violations
             page.set_viewport_size(PHONE)
+        page.goto(consent_server + "/admin/purposes/publish")  # the preview of a new version
+        page.locator("#purpose").fill(READING_FILE.replace("365", "300"))
+        page.locator("form.purpose-form button[type=submit]").click()
+        page.wait_for_selector("table.languages")
+        no_horizontal_scroll(page)
+        for where, violations in axe_violations(page).items():
+            found[f"purpose preview, {where}"] = violations
     finally:
         context.close()
     assert not found, f"axe: WCAG 2.1 A/AA violations ({locale}):\n" + describe(found)

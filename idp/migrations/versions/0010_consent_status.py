@@ -1,5 +1,6 @@
 """consent status: each consent record's state as its events last left it, for the
-administrators' filtered lists, filled from the events of the records there are
+administrators' filtered lists, filled from the events of the records there are; an index of a
+school's role assignments for the lists' school filter
 
 Revision ID: 0010
 Revises: 0009
@@ -51,6 +52,8 @@ def upgrade() -> None:
     op.create_index("ix_consent_status_created", "consent_status", ["created_at", "record_id"])
     op.create_index("ix_consent_status_purpose_state", "consent_status", ["purpose_id", "state"])
     op.create_index(op.f("ix_consent_status_child_id"), "consent_status", ["child_id"])
+    # A school's pupils, for the lists' school filter.
+    op.create_index(op.f("ix_role_assignments_school_code"), "role_assignments", ["school_code"])
     from consent import history  # the derivation of today: the rows are derived, not history
 
     session = Session(bind=op.get_bind())
@@ -59,4 +62,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_role_assignments_school_code"), table_name="role_assignments")
     op.drop_table("consent_status")
