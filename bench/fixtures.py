@@ -286,3 +286,55 @@ def consent_purpose(broker: Broker, source: Client) -> tuple[Client, dict]:
         purposes.add(db.session, spec, created_by="bench")
         db.session.commit()
         return Client(made.client.client_id, made.client_secret), dict(made.client.client_metadata)
+
+
+def admin_tool(broker: Broker) -> str:
+    """The Authorization header of an administrator's tool for Espoo (admin API, an access
+    token of an hour, the longest a client may have), for the administrators' list."""
+    from core.db import db
+    from idp.oidc import OIDC, clients
+
+    provider = OIDC.of(broker.app).provider
+    with broker.app.app_context():
+        made = clients.register(
+            db.session,
+            {"client_name": "Bench admin tool", "grant_types": ["client_credentials"],
+             "redirect_uris": [], "scope": "digione:admin", "admin_city": "espoo",
+             "access_token_lifetime": 3600},
+            admin=True, development=True,
+        )  # fmt: skip
+        minted = provider.minter().access_token(
+            made.client, "digione:admin", audience=provider.issuer
+        )
+        db.session.commit()
+        return f"Bearer {minted.token}"
+
+
+def list_queries(children: int, schools: int, count: int = 1000) -> list[str]:
+    """Query strings of the administrators' list, as the console's filters make them: none,
+    states, a school, a school and a state, a learner id, a week, the start of a name."""
+    import random
+    from datetime import date, timedelta
+
+    from bench.seed_consent import learner_id
+
+    pick = random.Random(7)  # noqa: S311 - which filters, not a secret
+    made = []
+    for _ in range(count):
+        school = f"9{pick.randrange(schools):04d}"
+        start = date(2024, 1, 8) + timedelta(days=pick.randrange(600))
+        made.append(
+            pick.choice(
+                [
+                    "",
+                    "state=given",
+                    "state=withdrawn,refused",
+                    f"school={school}",
+                    f"school={school}&state=given",
+                    f"learner_id={learner_id(pick.randint(1, children))}",
+                    f"from={start}&to={start + timedelta(days=6)}",
+                    f"name=Bench+Child+{pick.randint(1, children)}",
+                ]
+            )
+        )
+    return made

@@ -162,9 +162,10 @@ def measure(
 
 def consent_exchange(
     plan: dict, env: dict, seeding: fixtures.Broker, seeded: fixtures.Seeded, folder: Path
-) -> Scenario:
+) -> list[Scenario]:
     """Scenario 6: the consent history of plan["children"] children (10 events each) in
-    PostgreSQL, and token exchange for children picked at random."""
+    PostgreSQL, and token exchange for children picked at random; and the administrators'
+    list of those records with the console's filters."""
     from bench import seed_consent
 
     recipient, metadata = fixtures.consent_purpose(seeding, seeded.rs)
@@ -184,13 +185,27 @@ def consent_exchange(
         f"grant_type={fixtures.TOKEN_EXCHANGE}&subject_token_type={fixtures.PAIRWISE_SUB}"
         f"&purpose={fixtures.CONSENT_PURPOSE}&audience={seeded.rs.client_id}"
     )
-    return Scenario(
-        "exchange",
-        f"consent-bound token exchange, {plan['children']:,} children, 10 events each",
-        "/oidc/token",
-        "exchange.lua",
-        {"BENCH_SUBS": str(subs_file), "BENCH_BODY": body, "BENCH_AUTH": recipient.basic},
+    queries = folder / "list-queries.txt"
+    queries.write_text(
+        "\n".join(fixtures.list_queries(plan["children"], seed_consent.SCHOOLS)) + "\n",
+        encoding="ascii",
     )
+    return [
+        Scenario(
+            "exchange",
+            f"consent-bound token exchange, {plan['children']:,} children, 10 events each",
+            "/oidc/token",
+            "exchange.lua",
+            {"BENCH_SUBS": str(subs_file), "BENCH_BODY": body, "BENCH_AUTH": recipient.basic},
+        ),
+        Scenario(
+            "admin_list",
+            f"administrators' list, filtered page of 50, {3 * plan['children']:,} records",
+            "/admin/api/consents",
+            "list.lua",
+            {"BENCH_QUERIES": str(queries), "BENCH_AUTH": fixtures.admin_tool(seeding)},
+        ),
+    ]
 
 
 def consent_log(plan: dict, env: dict) -> list[Scenario]:
@@ -285,7 +300,7 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
             meta = {"system": "digione", "backend": backend, "server": server}
             with ThreadPoolExecutor(max_workers=1) as background:
                 seeder = None
-                if backend == "postgresql" and (not only or "exchange" in only):
+                if backend == "postgresql" and (not only or only & {"exchange", "admin_list"}):
                     seeder = background.submit(consent_exchange, plan, env, seeding, seeded, folder)
                 if backend == "postgresql" and (not only or "soak" in only):
                     # The soak measures memory, not speed: it runs while PostgreSQL writes the
@@ -294,7 +309,7 @@ def digione(plan: dict, backend: str, server: str, only: set[str] | None, root: 
                     during = " while the consent history is written" if seeder else ""
                     runs.append(soak(running, sso, plan, folder, meta, during))
                 if seeder is not None:
-                    todo.append(seeder.result())
+                    todo += seeder.result()
                 if backend == "postgresql" and (not only or only & LOG_SCENARIOS):
                     todo += consent_log(plan, env)
             runs += measure(todo, running, plan, folder, only, meta)

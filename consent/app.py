@@ -7,6 +7,8 @@ federation do not import consent: consent registers itself here."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from flask import Flask, current_app, has_request_context, request
 
@@ -28,7 +30,15 @@ def request_origin() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    from consent import admin_api, api, console, console_export, console_purposes, pages
+    from consent import (
+        admin_api,
+        api,
+        console,
+        console_export,
+        console_purposes,
+        console_stats,
+        pages,
+    )
     from consent.exchange import TokenExchangeGrant
     from consent.ledger import api as ledger_api
     from consent.records import on_custody_changed, token_consent_active
@@ -44,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(console.bp)
     app.register_blueprint(console_export.bp)
     app.register_blueprint(console_purposes.bp)
+    app.register_blueprint(console_stats.bp)
     add_account_links(app, console.account_links)
     app.register_blueprint(ledger_api.bp)
     _log_upkeep(app)
@@ -59,7 +70,47 @@ def _log_upkeep(app: Flask) -> None:
     if upkeep.witness is None:
         log.warning("audit.witness_file is empty: the audit log's checkpoints have no witness")
 
+    statistics = StatsUpkeep()
+
     @app.before_request
     def _checkpoint() -> None:
-        if upkeep.due() and request.endpoint not in ("health.healthz", "static"):
+        if request.endpoint in ("health.healthz", "static"):
+            return
+        if upkeep.due():
             upkeep.run()
+        if statistics.due():
+            statistics.run()
+
+
+class StatsUpkeep:
+    """The statistics of finished days, aggregated an hour apart at most, a week of days at a
+    time (a long history: `digione stats aggregate`), before a request as the log's upkeep."""
+
+    SECONDS = 3600
+    DAYS = 7
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def run(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy.orm import Session
+
+        from consent import stats
+        from core.db import utcnow
+
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._next = time.monotonic() + self.SECONDS
+            with Session(db.engine) as session:
+                stats.catch_up(session, utcnow(), max_days=self.DAYS)
+                session.commit()
+        except SQLAlchemyError as exc:  # e.g. not migrated yet: try again in an hour
+            log.warning("statistics not aggregated", extra={"event": {"error": type(exc).__name__}})
+        finally:
+            self._lock.release()

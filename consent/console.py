@@ -115,7 +115,7 @@ def _audit(admin: Admin, action: str, rows: list[tuple[str, str]], detail: dict)
     )
 
 
-def _choices(scope: Scope) -> dict:
+def filter_choices(scope: Scope) -> dict:
     """What the filter form offers: purposes, services and source systems, schools."""
     latest = purposes.all_latest(db.session)
     locale = page_data.locale()
@@ -181,7 +181,7 @@ def records():
         else None,
         first_url=url_for("admin_console.records", **args) if request.args.get("cursor") else None,
         problem=problem,
-        choices=_choices(admin.scope),
+        choices=filter_choices(admin.scope),
         at=_at,
     ), 400 if problem else 200
 

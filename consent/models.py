@@ -171,3 +171,42 @@ class ConsentStatus(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # its latest event
     events: Mapped[int] = mapped_column(Integer)
+
+
+class ConsentDaily(Base):
+    """The consent statistics of one day (Finnish time) per city, school, purpose and service,
+    aggregated from the stored states once the day is over (consent.stats): records asked
+    for, given, refused, withdrawn, expired and ended otherwise that day, and how long the
+    decisions made that day took (counts per band of hours). No person is in it."""
+
+    __tablename__ = "consent_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(5), primary_key=True)  # '' none known
+    purpose_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipient_client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+    given: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+    invalidated: Mapped[int] = mapped_column(Integer, default=0)
+    # The decisions made that day by how long they took from the request (consent.stats.BANDS)
+    within_1h: Mapped[int] = mapped_column(Integer, default=0)
+    within_6h: Mapped[int] = mapped_column(Integer, default=0)
+    within_24h: Mapped[int] = mapped_column(Integer, default=0)
+    within_72h: Mapped[int] = mapped_column(Integer, default=0)
+    within_168h: Mapped[int] = mapped_column(Integer, default=0)
+    within_720h: Mapped[int] = mapped_column(Integer, default=0)
+    later: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsDay(Base):
+    """A day whose statistics (ConsentDaily) are made: the days to aggregate are the ones
+    after the last of these, up to yesterday."""
+
+    __tablename__ = "stats_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    aggregated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,19 +35,29 @@ class Scope:
         """Consent administrators act in their own cities; auditors only read."""
         return city in self.cities
 
-    def records(self, city=ConsentRecord.city, child=ConsentRecord.child_id) -> ColumnElement[bool]:
+    def records(
+        self, session: Session, city=ConsentRecord.city, child=ConsentRecord.child_id
+    ) -> ColumnElement[bool]:
         """A WHERE clause on the records this scope sees, given a record's ``city`` (the
-        controller) and ``child`` columns (ConsentRecord's, or consent.status's)."""
+        controller) and ``child`` columns (ConsentRecord's, or consent.status's). The children
+        of these cities whose records another city holds are few (people with accounts in two
+        cities): they are read first, so that the clause is two index conditions."""
         if self.every_city:
             return true()
-        # EXISTS per record (an index lookup on city_identities.person_id), not IN over every
-        # child of the city, which PostgreSQL could only hash within work_mem.
-        account = (
-            select(CityIdentity.id)
-            .where(CityIdentity.person_id == child, CityIdentity.city.in_(self.cities))
-            .exists()
+        linked = self.linked_children(session)
+        return or_(city.in_(self.cities), child.in_(linked)) if linked else city.in_(self.cities)
+
+    def linked_children(self, session: Session) -> list[str]:
+        """The people with an account in one of these cities and in another city (an account
+        linked to an existing person, federation.accounts: ``linked_by`` learner_id)."""
+        linked = select(CityIdentity.person_id).where(CityIdentity.linked_by == "learner_id")
+        return list(
+            session.scalars(
+                select(CityIdentity.person_id)
+                .where(CityIdentity.city.in_(self.cities), CityIdentity.person_id.in_(linked))
+                .distinct()
+            )
         )
-        return or_(city.in_(self.cities), account)
 
     def sees(self, session: Session, record: ConsentRecord) -> bool:
         """Whether this scope sees ``record``."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from consent.policy import Deciders, outcome
+from core.db import HELSINKI
 
 State = Literal[
     "requested", "partially_approved", "given", "refused", "withdrawn", "expired",
@@ -22,8 +22,7 @@ State = Literal[
 ]  # fmt: skip
 TERMINAL = frozenset({"refused", "withdrawn", "expired", "invalidated"})
 ANSWERS = frozenset({"approve", "refuse", "withdraw"})
-# The time zone in which "valid until <date>" ends (at the end of that day).
-HELSINKI = ZoneInfo("Europe/Helsinki")
+# The time zone in which "valid until <date>" ends (at the end of that day): core.db.HELSINKI.
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Insert, MetaData, TypeDecorator, bindparam, event
@@ -48,6 +49,10 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value if value.utcoffset() == ZERO else value.astimezone(UTC)
+
+
+# Finnish time: the days and dates people see (a consent valid until a day, a day's statistics).
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 def utcnow() -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -19,6 +19,8 @@ class Person(Base):
     """One human being, whatever number of city directories know them (ARCHITECTURE.md profile)."""
 
     __tablename__ = "people"
+    # Administrators find a child by the start of a name (consent.search), case-insensitively:
+    # indexes on lower(given_name) and lower(family_name) (below the class).
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     learner_id: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -36,6 +38,12 @@ class Person(Base):
     )
 
 
+# On PostgreSQL with text_pattern_ops, so that LIKE 'prefix%' uses them in any collation.
+for _name in ("given_name", "family_name"):
+    _lower = func.lower(getattr(Person, _name)).label(f"{_name}_lower")
+    Index(f"ix_people_{_name}_lower", _lower, postgresql_ops={_lower.name: "text_pattern_ops"})
+
+
 class CityIdentity(Base):
     """A person's account in one city's directory; ``subject`` is that directory's stable id."""
 
@@ -51,7 +59,9 @@ class CityIdentity(Base):
     # Why this identity belongs to its person: "new" (first seen), "learner_id" (linked to an
     # existing person by the verified national learner id) or "unlinked" (an admin undid a
     # link with `digione people unlink`; never linked by learner id again).
-    linked_by: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    linked_by: Mapped[str] = mapped_column(
+        String(16), default="new", server_default="new", index=True
+    )  # indexed: the few linked accounts are read for administrators' scopes (consent.scope)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -34,6 +34,7 @@ COMMANDS = (
     "people",
     "purposes",
     "serve",
+    "stats",
 )
 
 

@@ -13,6 +13,7 @@ from core.db import db
 from federation.accounts import provision_once_more
 from federation.profile import Identity
 from idp.sso import session as sso
+from idp.sso.counts import count_sign_in, service_of
 
 log = logging.getLogger("digione.signin")
 ACR_PASSWORD = "urn:digione:loa:password"
@@ -33,6 +34,7 @@ def complete_sign_in(
         amr=amr,
         replaces=request.cookies.get(settings.cookie_name),
     )
+    count_sign_in(db.session, slug, cfg.cities[slug].directory.type, service_of(next_url))
     db.session.commit()
     log.info("signed in", extra={"event": {"city": slug}})
     lang = session.get("lang")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -32,3 +32,17 @@ class SsoSession(Base):
     # Every use of a session needs its person: read with it (one query for authorize, not two)
     person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
     identity: Mapped[CityIdentity] = relationship()
+
+
+class SignInCount(Base):
+    """Sign-ins per day (Finnish time), city, directory type and the service the person was
+    on the way to ('' for the broker's own pages): counted at each sign-in, for the cities'
+    statistics; no person is in it."""
+
+    __tablename__ = "sign_in_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    directory: Mapped[str] = mapped_column(String(16), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,6 +7,8 @@ sizes, and the pages do not scroll sideways at 320 px."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.browser.test_accessibility import AXE, axe_violations, describe
@@ -27,6 +29,7 @@ CONSOLE = {
         "history": "Kaikki tapahtumat, vanhin ensin",
         "verified": "Tarkistettu",
         "proof": "Todiste ulkopuoliselle tarkastajalle",
+        "statistics": "Tilastot",
     },
     "sv": {
         "code": "Kod",
@@ -37,6 +40,7 @@ CONSOLE = {
         "history": "Alla händelser, äldsta först",
         "verified": "Verifierat",
         "proof": "Beviset, för en utomstående granskare",
+        "statistics": "Statistik",
     },
     "en": {"code": "Code", "continue": "Continue"},
 }
@@ -82,6 +86,27 @@ def checkpoint(app) -> None:
         db.session.commit()
 
 
+def daily_figures(app) -> None:
+    """A week of statistics for the chart and its table (one small count among them)."""
+    from consent import stats
+    from consent.models import ConsentDaily
+    from core.db import db, utcnow
+
+    today = utcnow().astimezone(stats.HELSINKI).date()
+    with app.app_context():
+        for days in range(1, 8):
+            db.session.add(
+                ConsentDaily(
+                    day=today - timedelta(days=days), city="espoo", school_code="03215",
+                    purpose_id=READING, recipient_client_id="demo-reading-app",
+                    requested=10 * days, given=7 * days, refused=days, withdrawn=0, expired=0,
+                    invalidated=0, within_1h=0, within_6h=days, within_24h=6 * days,
+                    within_72h=days, within_168h=0, within_720h=0, later=0,
+                )
+            )  # fmt: skip
+        db.session.commit()
+
+
 @pytest.mark.parametrize("locale", ["fi", "sv"])
 def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, seeded, locale):
     text, console = TEXTS[locale], CONSOLE[locale]
@@ -90,6 +115,7 @@ def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, 
     checkpoint(seeded)
     for username in ("admin1", "auditor1"):  # their authenticator app: the demo key
         second_factor_code(seeded, "espoo", username)
+    daily_figures(seeded)
     context = browser.new_context(locale=f"{locale}-FI", java_script_enabled=False, viewport=PHONE)
     try:
         page = context.new_page()
@@ -115,6 +141,11 @@ def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, 
 
         response = page.goto(consent_server + f"/admin/records/{vantaa}")
         assert response.status == 404  # Vantaa's record is not Espoo's to see
+        page.goto(consent_server + "/admin")
+        page.get_by_role("link", name=console["statistics"], exact=True).click()
+        page.wait_for_url("**/admin/statistics")
+        assert page.locator("figure.chart svg rect.bar").count() > 0
+        no_horizontal_scroll(page)
 
         auditor = context.new_page()
         context.clear_cookies()
@@ -138,6 +169,7 @@ def test_the_console_passes_axe(browser, consent_server, seeded, locale):
     record_id = requested(seeded, "espoo", ("guardian1", "guardian2"))
     checkpoint(seeded)
     second_factor_code(seeded, "espoo", "admin1")  # the demo key for admin1's app
+    daily_figures(seeded)
     context = browser.new_context(
         locale=f"{locale}-FI", java_script_enabled=True, bypass_csp=True, viewport=PHONE
     )
@@ -159,6 +191,7 @@ def test_the_console_passes_axe(browser, consent_server, seeded, locale):
             ("purposes", "/admin/purposes"),
             ("purpose file", "/admin/purposes/publish"),
             ("withdrawing a purpose", f"/admin/purposes/{READING}/withdraw"),
+            ("statistics", "/admin/statistics?period=day"),
         ):
             page.goto(consent_server + path)
             page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")

@@ -40,7 +40,7 @@ def mover_record() -> str:
 
 
 def seen(scope) -> set[str]:
-    return set(db.session.scalars(select(ConsentRecord.id).where(scope.records())))
+    return set(db.session.scalars(select(ConsentRecord.id).where(scope.records(db.session))))
 
 
 def test_each_administrator_sees_their_citys_children_and_the_auditor_every_city(consent_app):

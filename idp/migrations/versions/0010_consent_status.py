@@ -1,6 +1,7 @@
 """consent status: each consent record's state as its events last left it, for the
-administrators' filtered lists, filled from the events of the records there are; an index of a
-school's role assignments for the lists' school filter
+administrators' filtered lists, filled from the events of the records there are; indexes for
+the lists' filters (a school's role assignments, names by their start) and the scopes (linked
+accounts)
 
 Revision ID: 0010
 Revises: 0009
@@ -17,6 +18,7 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+NAME_COLUMNS = ("given_name", "family_name")
 
 
 def upgrade() -> None:
@@ -52,8 +54,13 @@ def upgrade() -> None:
     op.create_index("ix_consent_status_created", "consent_status", ["created_at", "record_id"])
     op.create_index("ix_consent_status_purpose_state", "consent_status", ["purpose_id", "state"])
     op.create_index(op.f("ix_consent_status_child_id"), "consent_status", ["child_id"])
-    # A school's pupils, for the lists' school filter.
+    # A school's pupils, for the lists' school filter; the linked accounts, for the scopes.
     op.create_index(op.f("ix_role_assignments_school_code"), "role_assignments", ["school_code"])
+    op.create_index(op.f("ix_city_identities_linked_by"), "city_identities", ["linked_by"])
+    # The start of a name, case-insensitively (text_pattern_ops: LIKE 'prefix%' in any collation).
+    ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
+    for column in NAME_COLUMNS:
+        op.execute(f"CREATE INDEX ix_people_{column}_lower ON people (lower({column}){ops})")
     from consent import history  # the derivation of today: the rows are derived, not history
 
     session = Session(bind=op.get_bind())
@@ -62,5 +69,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for column in NAME_COLUMNS:
+        op.execute(f"DROP INDEX ix_people_{column}_lower")
+    op.drop_index(op.f("ix_city_identities_linked_by"), table_name="city_identities")
     op.drop_index(op.f("ix_role_assignments_school_code"), table_name="role_assignments")
     op.drop_table("consent_status")
