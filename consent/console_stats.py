@@ -159,7 +159,7 @@ def _label(start: date, period: str) -> str:
 
 def _csv(name: str, header: list[str], lines: list[list]) -> Response:
     body = "".join(exports.csv_line(line) for line in [header, *lines])
-    response = Response(body, mimetype="text/csv; charset=utf-8")
+    response = Response(body, mimetype="text/csv")  # Flask adds the charset
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from consent.history import EXPORT_FIELDS
 
 FORMATS = ("csv", "json")
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}  # Flask adds text/*'s charset
 
 
 def cell(value) -> str:

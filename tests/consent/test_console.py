@@ -179,6 +179,7 @@ def test_a_citys_export_streamed_and_stamped_with_its_checkpoint(consent_app):
     assert espoo.get("/admin/export?city=espoo&format=xml").status_code == 400
     response = espoo.get("/admin/export?city=espoo&format=csv")
     assert response.status_code == 200 and response.is_streamed
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     size = int(response.headers["DigiOne-Checkpoint-Size"])
     assert f'filename="consents-espoo-at-{size}.csv"' in response.headers["Content-Disposition"]
     lines = response.get_data(as_text=True).splitlines()

@@ -129,3 +129,9 @@ def test_sign_ins_are_counted_per_city_directory_and_service(consent_app):
         "demo-reading-app"
     )
     assert service_of("/consents") == "" and service_of(None) == ""
+
+
+def test_the_csv_is_utf8_text(consent_app):
+    response = admin_client(consent_app).get("/admin/statistics?format=csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="consents.csv"'
