@@ -30,6 +30,8 @@ CONSOLE = {
         "verified": "Tarkistettu",
         "proof": "Todiste ulkopuoliselle tarkastajalle",
         "statistics": "Tilastot",
+        "reads": "Kuka kaupungilla on lukenut nämä suostumukset",
+        "read": "Kaupungin suostumusten ylläpitäjä (ylläpitosivut): avasi suostumuksen",
     },
     "sv": {
         "code": "Kod",
@@ -41,6 +43,10 @@ CONSOLE = {
         "verified": "Verifierat",
         "proof": "Beviset, för en utomstående granskare",
         "statistics": "Statistik",
+        "reads": "Vem hos staden har läst dessa samtycken",
+        "read": (
+            "Stadens administratör för samtycken (administrationssidorna): öppnade ett samtycke"
+        ),
     },
     "en": {"code": "Code", "continue": "Continue"},
 }
@@ -159,6 +165,14 @@ def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, 
             f"/admin/records/{vantaa}",
         }
         assert auditor.goto(consent_server + f"/admin/records/{vantaa}").status == 200
+
+        guardian = context.new_page()  # the child's guardian sees the city read the record
+        context.clear_cookies()
+        sign_in(guardian, consent_server, "guardian1", text)
+        guardian.goto(consent_server + "/consents")
+        guardian.get_by_text(console["reads"]).click()  # <details> opens without JS
+        reads = guardian.locator("details.reads").inner_text()
+        assert console["read"] in reads and "Nieminen" not in reads
     finally:
         context.close()
 
