@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from consent.ledger import checkpoints
@@ -200,3 +201,20 @@ def test_a_citys_export_streamed_and_stamped_with_its_checkpoint(consent_app):
     auditor = admin_client(consent_app, "espoo", "auditor1")
     vantaa = auditor.get("/admin/export?city=vantaa&format=csv").get_data(as_text=True)
     assert made["vantaa"] in vantaa
+
+
+@pytest.fixture
+def relaxed(app_config: dict) -> dict:
+    """Development with the second factor turned off (production refuses this)."""
+    app_config["admin"] = {"second_factor": "off", "max_age_seconds": 60}
+    return app_config
+
+
+def test_development_may_turn_the_second_factor_off(relaxed, consent_app):
+    client = consent_app.test_client()
+    sign_in(client, "espoo", "admin1")
+    assert client.get("/admin").status_code == 200  # no code asked
+    with consent_app.app_context():
+        db.session.execute(update(SsoSession).values(auth_time=utcnow() - timedelta(seconds=61)))
+        db.session.commit()
+    assert client.get("/admin").headers["Location"] == "/login/espoo?next=/admin"
