@@ -30,6 +30,7 @@ CONSOLE = {
         "verified": "Tarkistettu",
         "proof": "Todiste ulkopuoliselle tarkastajalle",
         "statistics": "Tilastot",
+        "download": "Lataa",
         "reads": "Kuka kaupungilla on lukenut nämä suostumukset",
         "read": "Kaupungin suostumusten ylläpitäjä (ylläpitosivut): avasi suostumuksen",
     },
@@ -43,6 +44,7 @@ CONSOLE = {
         "verified": "Verifierat",
         "proof": "Beviset, för en utomstående granskare",
         "statistics": "Statistik",
+        "download": "Ladda ner",
         "reads": "Vem hos staden har läst dessa samtycken",
         "read": (
             "Stadens administratör för samtycken (administrationssidorna): öppnade ett samtycke"
@@ -122,7 +124,9 @@ def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, 
     for username in ("admin1", "auditor1"):  # their authenticator app: the demo key
         second_factor_code(seeded, "espoo", username)
     daily_figures(seeded)
-    context = browser.new_context(locale=f"{locale}-FI", java_script_enabled=False, viewport=PHONE)
+    context = browser.new_context(
+        locale=f"{locale}-FI", java_script_enabled=False, viewport=PHONE, accept_downloads=True
+    )
     try:
         page = context.new_page()
         sign_in(page, consent_server, "admin1", text)
@@ -148,6 +152,12 @@ def test_an_administrator_finds_a_record_and_its_proof(browser, consent_server, 
         response = page.goto(consent_server + f"/admin/records/{vantaa}")
         assert response.status == 404  # Vantaa's record is not Espoo's to see
         page.goto(consent_server + "/admin")
+        with page.expect_download() as downloading:  # Espoo's records, as CSV
+            page.get_by_role("button", name=console["download"], exact=True).click()
+        download = downloading.value
+        assert download.suggested_filename.startswith("consents-espoo-at-")
+        lines = open(download.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
+        assert lines[0].startswith("record_id,") and espoo in "\n".join(lines[1:])
         page.get_by_role("link", name=console["statistics"], exact=True).click()
         page.wait_for_url("**/admin/statistics")
         assert page.locator("figure.chart svg rect.bar").count() > 0
