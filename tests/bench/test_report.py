@@ -107,3 +107,11 @@ def test_py_spy_stacks_are_summarised_by_share(tmp_path):
     assert found["samples"] == 50
     assert found["inclusive"] == [("token (idp/oidc/endpoints.py)", 80.0)]  # the project's only
     assert found["exclusive"][0] == ("sign (jwt/algorithms.py)", 60.0)
+
+
+def test_the_administrators_list_is_held_to_200_ms_up_to_8_connections():
+    listed = run("digione", "admin_list", "postgresql", [50, 60])
+    listed["results"][0]["p99_ms"] = 120.0
+    listed["results"][1]["p99_ms"] = 900.0  # at 32 connections: beyond the target's load
+    lines = report.targets({**DOCUMENT, "runs": [listed]})
+    assert "| admin_list: p95 under 200 ms (p99, up to 8 connections) | 120.0 ms | yes |" in lines
