@@ -21,8 +21,9 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import audit, history, page_data, purposes, search
+from consent import audit, history, page_data, purposes, receipt, search
 from consent.ledger import checkpoints, proofs
+from consent.records import view as record_view
 from consent.scope import Scope, scope_of
 from core.app import config
 from core.db import db, utcnow
@@ -224,6 +225,28 @@ def record(record_id: str):
         locale=page_data.locale(),
         at=_at,
     )
+
+
+@bp.get("/records/<record_id>/receipt")
+def receipt_download(record_id: str):
+    """The record's signed receipt (consent.receipt), as the guardian downloads it; a view of
+    the record in the audit trail."""
+    admin = current_admin()
+    if isinstance(admin, Response):
+        return admin
+    found = admin.scope.visible(db.session, record_id)
+    if found is None:
+        abort(404)
+    token = receipt.signed(
+        db.session, record_view(db.session, found), config(), key_store(),
+        language=page_data.locale(),
+    )  # fmt: skip
+    _audit(admin, "consent.view", [(found.id, found.purpose_id)], {"receipt": True})
+    db.session.commit()
+    response = Response(token, mimetype="application/jwt")
+    response.headers["Content-Disposition"] = f'attachment; filename="consent-{found.id}.jwt"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _page_url(args: dict, cursor: str | None = None) -> str:

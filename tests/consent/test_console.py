@@ -218,3 +218,14 @@ def test_development_may_turn_the_second_factor_off(relaxed, consent_app):
         db.session.execute(update(SsoSession).values(auth_time=utcnow() - timedelta(seconds=61)))
         db.session.commit()
     assert client.get("/admin").headers["Location"] == "/login/espoo?next=/admin"
+
+
+def test_the_record_s_signed_receipt(consent_app):
+    made = records_made(consent_app)
+    espoo = admin_client(consent_app)
+    page = espoo.get(f"/admin/records/{made['espoo']}").get_data(as_text=True)
+    assert f"/admin/records/{made['espoo']}/receipt" in page
+    response = espoo.get(f"/admin/records/{made['espoo']}/receipt")
+    assert response.status_code == 200 and response.mimetype == "application/jwt"
+    assert response.get_data(as_text=True).count(".") == 2  # a JWS compact serialization
+    assert espoo.get(f"/admin/records/{made['vantaa']}/receipt").status_code == 404
