@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -43,6 +44,7 @@ def test_readyz_is_503_on_an_unmigrated_database(app_config, tmp_path):
     assert response.json["status"] == "not ready"
 
 
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_migrations_produce_exactly_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)

@@ -164,8 +164,29 @@ def test_append_only_tables_refuse_update_and_delete(
 # The migrations build exactly the models
 
 
+# Alembic cannot compare expression indexes (the names' lower-case starts): checked below.
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_migrations_produce_exactly_the_models(engine: Engine):
     """At head, the migrated schema and idp.models.metadata do not differ."""
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
     assert current(engine) == head()
+
+
+NAME_INDEXES = {"ix_people_given_name_lower", "ix_people_family_name_lower"}
+
+
+def test_the_name_indexes_serve_a_prefix_search(engine: Engine):
+    """The migrations make the expression indexes the models declare, on PostgreSQL with
+    text_pattern_ops so that LIKE 'prefix%' uses them whatever the collation."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            found = dict(connection.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'people'"
+            )).all())  # fmt: skip
+            assert all("text_pattern_ops" in found[name] for name in NAME_INDEXES)
+        else:
+            found = dict(connection.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people'"
+            )).all())  # fmt: skip
+            assert all("lower(" in found[name] for name in NAME_INDEXES)
