@@ -48,7 +48,11 @@ class CityIdentity(Base):
     """A person's account in one city's directory; ``subject`` is that directory's stable id."""
 
     __tablename__ = "city_identities"
-    __table_args__ = (Index("uq_city_identities_city_subject", "city", "subject", unique=True),)
+    __table_args__ = (
+        Index("uq_city_identities_city_subject", "city", "subject", unique=True),
+        # account -> person from the index alone (a school's pupils, consent.search)
+        Index("ix_city_identities_id_person", "id", "person_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
@@ -84,13 +88,15 @@ class RoleAssignment(Base):
     """A role as the city directory last stated it: learner, teacher, staff, principal, guardian."""
 
     __tablename__ = "role_assignments"
+    # A school's pupils for administrators' lists (consent.search): read from the index alone.
+    __table_args__ = (Index("ix_role_assignments_school_code", "school_code", "identity_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     identity_id: Mapped[str] = mapped_column(
         ForeignKey("city_identities.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(16))
-    school_code: Mapped[str | None] = mapped_column(ForeignKey("schools.code"), index=True)
+    school_code: Mapped[str | None] = mapped_column(ForeignKey("schools.code"))
     group: Mapped[str | None] = mapped_column(String(32))
     class_level: Mapped[int | None] = mapped_column(Integer)
 

@@ -55,7 +55,10 @@ def upgrade() -> None:
     op.create_index("ix_consent_status_purpose_state", "consent_status", ["purpose_id", "state"])
     op.create_index(op.f("ix_consent_status_child_id"), "consent_status", ["child_id"])
     # A school's pupils, for the lists' school filter; the linked accounts, for the scopes.
-    op.create_index(op.f("ix_role_assignments_school_code"), "role_assignments", ["school_code"])
+    op.create_index(
+        "ix_role_assignments_school_code", "role_assignments", ["school_code", "identity_id"]
+    )
+    op.create_index("ix_city_identities_id_person", "city_identities", ["id", "person_id"])
     op.create_index(op.f("ix_city_identities_linked_by"), "city_identities", ["linked_by"])
     # The start of a name, case-insensitively (text_pattern_ops: LIKE 'prefix%' in any collation).
     ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
@@ -72,5 +75,6 @@ def downgrade() -> None:
     for column in NAME_COLUMNS:
         op.execute(f"DROP INDEX ix_people_{column}_lower")
     op.drop_index(op.f("ix_city_identities_linked_by"), table_name="city_identities")
-    op.drop_index(op.f("ix_role_assignments_school_code"), table_name="role_assignments")
+    op.drop_index("ix_city_identities_id_person", table_name="city_identities")
+    op.drop_index("ix_role_assignments_school_code", table_name="role_assignments")
     op.drop_table("consent_status")
