@@ -24,6 +24,7 @@ APP = ROOT / "examples" / "learning_service" / "app.py"
 DIGIONE = Path(sys.executable).with_name("digione")
 CITIES = "espoo oulu tampere turku vantaa"
 USERS = "pupil1 pupil2 guardian1 guardian2 guardian3 teacher1 admin1"
+DEMO_TOTP = "DIGIONEDEMOADMINSECONDFACTOR2345"  # idp.signin.totp.DEMO_SECRET
 
 
 def demo_services(folder: Path) -> list[dict]:
@@ -113,7 +114,9 @@ def main() -> int:
         width = max(len(name) for name, _ in urls)
         print("\n" + "\n".join(f"  {name:<{width}}  {url}" for name, url in urls))
         print(f"\n  Sign in as pupil1, password demo, city espoo (cities: {CITIES};")
-        print(f"  users in every city: {USERS}).")
+        print(f"  users in every city: {USERS}; in Espoo also auditor1).")
+        print("  The administrators' console (/admin) asks admin1 and auditor1 for a code: the")
+        print(f"  demo key {DEMO_TOTP} in an authenticator app (README).")
         print("  Ctrl-C stops them all.\n", flush=True)
         while True:
             for name, process in running:

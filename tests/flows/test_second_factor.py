@@ -139,3 +139,10 @@ def test_production_refuses_the_second_factor_off():
         "admin.second_factor" in problem
         for problem in _production_problems(Settings(), "defaults.toml")
     )
+
+
+def test_make_run_prints_the_demo_key_it_enrolls():
+    from pathlib import Path
+
+    banner = (Path(__file__).resolve().parents[2] / "examples" / "run_all.py").read_text()
+    assert totp.DEMO_SECRET in banner
