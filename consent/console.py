@@ -23,6 +23,8 @@ from werkzeug.wrappers import Response
 
 from consent import audit, history, page_data, purposes, receipt, search
 from consent.ledger import checkpoints, proofs
+from consent.models import ConsentRecord
+from consent.pages import receipt_attachment
 from consent.records import view as record_view
 from consent.scope import Scope, scope_of
 from core.app import config
@@ -187,16 +189,25 @@ def records():
     ), 400 if problem else 200
 
 
-@bp.get("/records/<record_id>")
-def record(record_id: str):
-    """One record: its state, every event with who, how and at which sign-in level, the
-    deciders at each answer, and its entries' inclusion proofs against the latest checkpoint."""
+def _record_in_reach(record_id: str) -> tuple[Admin, ConsentRecord] | Response:
+    """The administrator and the record ``record_id`` they see; 404 for one out of reach."""
     admin = current_admin()
     if isinstance(admin, Response):
         return admin
     found = admin.scope.visible(db.session, record_id)
     if found is None:
         abort(404)
+    return admin, found
+
+
+@bp.get("/records/<record_id>")
+def record(record_id: str):
+    """One record: its state, every event with who, how and at which sign-in level, the
+    deciders at each answer, and its entries' inclusion proofs against the latest checkpoint."""
+    reached = _record_in_reach(record_id)
+    if isinstance(reached, Response):
+        return reached
+    admin, found = reached
     shown = history.record_to_dict(db.session, found)
     proof = proofs.bundle(db.session, found.id, audit=False)
     origin = checkpoints.origin_for(config().settings.server.issuer)
@@ -231,22 +242,17 @@ def record(record_id: str):
 def receipt_download(record_id: str):
     """The record's signed receipt (consent.receipt), as the guardian downloads it; a view of
     the record in the audit trail."""
-    admin = current_admin()
-    if isinstance(admin, Response):
-        return admin
-    found = admin.scope.visible(db.session, record_id)
-    if found is None:
-        abort(404)
+    reached = _record_in_reach(record_id)
+    if isinstance(reached, Response):
+        return reached
+    admin, found = reached
     token = receipt.signed(
         db.session, record_view(db.session, found), config(), key_store(),
         language=page_data.locale(),
     )  # fmt: skip
     _audit(admin, "consent.view", [(found.id, found.purpose_id)], {"receipt": True})
     db.session.commit()
-    response = Response(token, mimetype="application/jwt")
-    response.headers["Content-Disposition"] = f'attachment; filename="consent-{found.id}.jwt"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return receipt_attachment(token, found.id)
 
 
 def _page_url(args: dict, cursor: str | None = None) -> str:

@@ -116,6 +116,11 @@ def receipt_download(record_id: str):
         return _to_sign_in()
     shown = _visible(record_id, current.person_id)
     token = receipt.signed(db.session, shown, config(), key_store(), language=page_data.locale())
+    return receipt_attachment(token, shown.record.id)
+
+
+def receipt_attachment(token: str, record_id: str) -> Response:
+    """A signed receipt as a download, never cached (the guardian's page, the console)."""
     response = Response(token, mimetype="application/jwt")
     response.headers["Content-Disposition"] = f'attachment; filename="consent-{record_id}.jwt"'
     response.headers["Cache-Control"] = "no-store"

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, update
 from sqlalchemy.orm import Session
 
-from consent.models import ConsentEvent, ConsentRecord, ConsentStatus, Purpose
+from consent.models import ConsentRecord, ConsentStatus, Purpose
 from consent.states import Derived
 
 OPEN = ("requested", "partially_approved", "given", "recorded")
@@ -58,13 +58,10 @@ def store(session: Session, row: dict) -> None:
 
 
 def refresh(session: Session, record: ConsentRecord, derived: Derived, purpose: Purpose) -> None:
-    """Store ``record``'s status after an event was appended to it (consent.records)."""
-    count, latest = session.execute(
-        select(func.count(ConsentEvent.id), func.max(ConsentEvent.at)).where(
-            ConsentEvent.record_id == record.id
-        )
-    ).one()
-    store(session, values(record, purpose, derived, events=count, changed_at=latest))
+    """Store ``record``'s status after an event was appended to it (consent.records): its
+    events are the steps of ``derived``'s history that have one, read already."""
+    events = [step.at for step in derived.history if step.event_id is not None]
+    store(session, values(record, purpose, derived, events=len(events), changed_at=max(events)))
 
 
 def end_by_purpose(
