@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from core.settings.schema import Strict
 from federation.profile import ROLES, Identity, RoleClaim
 
 Role = Literal["learner", "teacher", "staff", "principal", "guardian"]
+Permission = Literal["consent_admin", "auditor"]
 TRUE = frozenset({"true", "1", "yes", "y", "on"})
 LEARNER_ID = re.compile(r"^1\.2\.246\.562\.24\.[0-9]{11}$")
 
@@ -56,8 +57,19 @@ class AttributeMap(Strict):
     groups: str | None = None
     role_groups: dict[str, RoleRule] = {}
     default_role: Role | None = None
+    # The broker's own permissions by group membership (a value of ``groups``, compared without
+    # case): "consent_admin" administers this city's consent records, "auditor" reads every
+    # city's. Only the operator grants them, by naming the group here.
+    permission_groups: dict[str, list[Permission]] = {}
     # Guardianship source: the learner ids of the person's children
     children: str | None = None
+
+    @model_validator(mode="after")
+    def _groups_named(self) -> AttributeMap:
+        if (self.role_groups or self.permission_groups) and not self.groups:
+            raise ValueError("role_groups and permission_groups need `groups`, the attribute "
+                             "that holds the person's groups")  # fmt: skip
+        return self
 
 
 def _first(attrs: Mapping[str, Sequence[str]], name: str | None) -> str | None:
@@ -124,6 +136,17 @@ def _roles(attrs, amap: AttributeMap, municipality: str) -> list[RoleClaim]:
     return list(dict.fromkeys(roles))
 
 
+def _permissions(attrs, amap: AttributeMap) -> tuple[str, ...]:
+    memberships = {value.lower() for value in _all(attrs, amap.groups)}
+    granted = {
+        permission
+        for name, permissions in amap.permission_groups.items()
+        if name.lower() in memberships
+        for permission in permissions
+    }
+    return tuple(sorted(granted))
+
+
 def map_identity(
     attrs: Mapping[str, Sequence[str]],
     amap: AttributeMap,
@@ -155,4 +178,5 @@ def map_identity(
         protected=(_first(attrs, amap.protected) or "").lower() in TRUE,
         roles=tuple(_roles(attrs, amap, municipality_code)),
         children=children,
+        permissions=_permissions(attrs, amap),
     )

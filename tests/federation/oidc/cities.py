@@ -15,6 +15,8 @@ TENANT = "5c1e2d3f-9a8b-4c7d-8e6f-1a2b3c4d5e6f"
 GROUP_7B = "9d3e6b2a-1f4c-4a8e-b5d7-2c9f0e1a3b4d"  # Entra ID group object ids
 GROUP_TEACHERS = "1a7c5e3b-8d2f-4b6a-9e0c-4f2d8b6a1c3e"
 GROUP_GUARDIANS = "6e2b9d4f-3a1c-4e8b-a7d5-0c3f9e2b5a7d"
+GROUP_CONSENT_ADMINS = "2c8f4a6e-0b1d-4e3f-a5c7-9d1b3f5a7c9e"
+STRONG_ACR = "urn:vantaa:loa:substantial"  # an acr the city may list as multi-factor
 ONNI_LEARNER_ID = "1.2.246.562.24.40912345678"
 
 # scope -> claims oidc-provider may release (Google's hd, Entra ID's oid/tid/groups/roles and
@@ -22,6 +24,8 @@ ONNI_LEARNER_ID = "1.2.246.562.24.40912345678"
 CLAIMS = {
     "openid": [
         "sub",
+        "acr",  # how the person signed in (OIDC Core section 2), as Entra ID states it
+        "amr",
         "hd",
         "oid",
         "tid",
@@ -34,6 +38,8 @@ CLAIMS = {
     "profile": ["name", "given_name", "family_name", "locale", "birthdate", "preferred_username"],
     "email": ["email", "email_verified"],
 }
+# Each account's "login" is what the provider states of the sign-in itself (amr, acr): the
+# password alone unless it says otherwise.
 ACCOUNTS = {
     # Google Workspace (Tampere): a pupil's and a teacher's account, and a private Gmail one
     "eetu": {
@@ -105,6 +111,30 @@ ACCOUNTS = {
             f"{EXT}_children": [ONNI_LEARNER_ID],
         },
     },
+    # Vantaa's consent administrators: Ritva signs in with Entra ID's multi-factor
+    # authentication (amr pwd and mfa), Sari with a password at an acr the city may list
+    "ritva": {
+        "claims": {
+            "oid": "4d6f8a0c-2e4b-4c6d-8f0a-3b5d7f9a1c3e",
+            "tid": TENANT,
+            "given_name": "Ritva",
+            "family_name": "Salo",
+            "preferred_username": "ritva.salo@vantaa.fi",
+            "groups": [GROUP_CONSENT_ADMINS],
+        },
+        "login": {"amr": ["pwd", "mfa"]},
+    },
+    "sari": {
+        "claims": {
+            "oid": "8a0c2e4b-6d8f-4a1c-9e3b-5d7f9a1c3e5b",
+            "tid": TENANT,
+            "given_name": "Sari",
+            "family_name": "Mäkelä",
+            "preferred_username": "sari.makela@vantaa.fi",
+            "groups": [GROUP_CONSENT_ADMINS],
+        },
+        "login": {"amr": ["pwd"], "acr": STRONG_ACR},
+    },
 }
 
 
@@ -156,7 +186,9 @@ def vantaa_directory(issuer: str, **changes) -> dict:
                 GROUP_7B: {"role": "learner", "group": "7B", "class_level": 7},
                 GROUP_TEACHERS: {"role": "teacher"},
                 GROUP_GUARDIANS: {"role": "guardian"},
+                GROUP_CONSENT_ADMINS: {"role": "staff"},
             },
+            "permission_groups": {GROUP_CONSENT_ADMINS: ["consent_admin"]},
             "children": f"{EXT}_children",
         },
     }

@@ -7,7 +7,8 @@
 //   jwks                  its private signing keys; the first key of an algorithm signs
 //   clients               client registrations (the broker's callback as redirect URI)
 //   claims                scope -> claim names it may release
-//   accounts              id -> { claims, userinfo }: "userinfo" claims only at userinfo
+//   accounts              id -> { claims, userinfo, login }: "userinfo" claims only at userinfo;
+//                         "login" what the provider states of the sign-in (amr, acr)
 //
 // Sign-in and consent are oidc-provider's own development pages (devInteractions): any
 // password is accepted for a known account id. Keys rotate by restarting with another JWKS.
@@ -39,6 +40,15 @@ const provider = new Provider(config.issuer, {
   pkce: { required: () => true },
   features: { devInteractions: { enabled: true } },
 });
+
+// devInteractions signs in with the account id alone: add the account's amr and acr, as a
+// provider that asked for a second factor states them (OIDC Core section 2).
+const finished = provider.interactionFinished.bind(provider);
+provider.interactionFinished = (req, res, result, options) => {
+  const login = result?.login && config.accounts[result.login.accountId]?.login;
+  if (login) Object.assign(result.login, login);
+  return finished(req, res, result, options);
+};
 
 provider.on('server_error', (ctx, error) => console.error('server_error', error));
 provider.on('grant.error', (ctx, error) => console.error('grant.error', error.message));
