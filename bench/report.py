@@ -127,12 +127,14 @@ def targets(document: dict) -> list[str]:
                 f"{p99:.2f} ms | {verdict} |"
             )
         if run["scenario"] == "admin_list":
-            # The console's target is p95 under 200 ms; wrk reports p90 and p99: p99 is held.
-            worst = max(result["p99_ms"] for result in run["results"] if result["concurrency"] <= 8)
-            verdict = "yes" if worst < 200 else f"no: {worst / 200:.1f} times it"
+            # The console's target is a page in p95 under 200 ms for an administrator; wrk
+            # reports p90 and p99: p99 is held, at one connection as the other latencies.
+            first = min(run["results"], key=lambda result: result["concurrency"])
+            p99 = first["p99_ms"]
+            verdict = "yes" if p99 < 200 else f"no: {p99 / 200:.1f} times it"
             lines.append(
-                f"| {run['title']}: p95 under 200 ms (p99, up to 8 connections) | "
-                f"{worst:.1f} ms | {verdict} |"
+                f"| {run['title']}: p95 under 200 ms (p99, one connection) | "
+                f"{p99:.1f} ms | {verdict} |"
             )
         if run["scenario"] in ("log_inclusion", "log_consistency"):
             first = min(run["results"], key=lambda result: result["concurrency"])

@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{now:%Y-%m-%d}-{socket.gethostname()}{'-quick' if args.quick else ''}.json"
+    kind = ("-quick" if args.quick else "") + ("-partial" if only else "")  # never over a full one
+    out = RESULTS / f"{now:%Y-%m-%d}-{socket.gethostname()}{kind}.json"
     out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(f"results: {out} ({document['minutes']} min)")
     if not args.no_report:

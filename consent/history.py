@@ -2,7 +2,8 @@
 and GET /admin/api/consents/<id> returns. Identifiers only (the child's internal person id and
 learner id, the actors' ids), never a name.
 
-Also the export of every record of a city, one row at a time (`digione consent export`).
+Also the export of every record of a city, one row at a time (`digione consent export`, the
+console's export), read from the records' stored states.
 """
 
 from __future__ import annotations
@@ -102,30 +103,6 @@ def _batch(session: Session, batch: list[ConsentRecord], now: datetime, cache: d
         yield record, purpose, derive(events, validity=validity, now=now, purpose_end=end), events
 
 
-def _batch_rows(session: Session, batch: list[ConsentRecord], now: datetime, cache: dict):
-    """Export rows for a batch of records."""
-    learner = dict(
-        session.execute(
-            select(Person.id, Person.learner_id).where(
-                Person.id.in_({record.child_id for record in batch})
-            )
-        ).all()
-    )
-    for record, _purpose, derived, events in _batch(session, batch, now, cache):
-        yield {
-            "record_id": record.id,
-            "purpose_id": record.purpose_id,
-            "purpose_version": record.purpose_version,
-            "child_id": record.child_id,
-            "learner_id": learner.get(record.child_id),
-            "city": record.city,
-            "requested_by": record.requested_by,
-            "created_at": _iso(record.created_at),
-            **_state(derived),
-            "events": len(events),
-        }
-
-
 def _batches(session: Session, query) -> Iterator[list[ConsentRecord]]:
     """The records of ``query``, oldest first, in batches (a server-side cursor on
     PostgreSQL); each batch leaves the session once read."""
@@ -137,12 +114,6 @@ def _batches(session: Session, query) -> Iterator[list[ConsentRecord]]:
         yield batch
         for record in batch:
             session.expunge(record)
-
-
-def _derived_rows(session: Session, query, now: datetime | None) -> Iterator[dict]:
-    now, cache = now or utcnow(), {}
-    for batch in _batches(session, query):
-        yield from _batch_rows(session, batch, now, cache)
 
 
 def rebuild_status(session: Session, now: datetime | None = None) -> int:
@@ -168,9 +139,37 @@ def rebuild_status(session: Session, now: datetime | None = None) -> int:
 
 
 def export_rows(session: Session, city: str, now: datetime | None = None) -> Iterator[dict]:
-    """Every record of ``city`` with its state now and its number of events, oldest first,
-    read from the database in batches (a server-side cursor on PostgreSQL)."""
-    return _derived_rows(session, select(ConsentRecord).where(ConsentRecord.city == city), now)
+    """Every record of ``city`` with its state now and its number of events, oldest first.
+    Read from the stored states (consent.status: one row per record, kept with every event)
+    through a server-side cursor on PostgreSQL, so that neither time per row nor memory grows
+    with the records' histories."""
+    now = now or utcnow()
+    query = (
+        select(*ConsentStatus.__table__.c, ConsentRecord.requested_by, Person.learner_id)
+        .join(ConsentRecord, ConsentRecord.id == ConsentStatus.record_id)
+        .outerjoin(Person, Person.id == ConsentStatus.child_id)
+        .where(ConsentStatus.city == city)
+        .order_by(ConsentStatus.created_at, ConsentStatus.record_id)
+        .execution_options(yield_per=BATCH)
+    )
+    for row in session.execute(query):
+        state, ended_at, reason = status.state_now(row, now)
+        yield {
+            "record_id": row.record_id,
+            "purpose_id": row.purpose_id,
+            "purpose_version": row.purpose_version,
+            "child_id": row.child_id,
+            "learner_id": row.learner_id,
+            "city": row.city,
+            "requested_by": row.requested_by,
+            "created_at": _iso(row.created_at),
+            "state": state,
+            "reason": reason,
+            "given_at": _iso(row.given_at),
+            "valid_until": _iso(row.valid_until),
+            "ended_at": _iso(ended_at),
+            "events": row.events,
+        }
 
 
 def still_open(session: Session, purpose_id: str, below_version: int | None = None) -> int:

@@ -152,6 +152,10 @@ class ConsentStatus(Base):
         Index("ix_consent_status_city_created", "city", "created_at", "record_id"),
         Index("ix_consent_status_created", "created_at", "record_id"),
         Index("ix_consent_status_purpose_state", "purpose_id", "state"),
+        # A state filter reads each stored state newest first (consent.search), within a city
+        # or, for an auditor, in every city.
+        Index("ix_consent_status_city_state_created", "city", "state", "created_at", "record_id"),
+        Index("ix_consent_status_state_created", "state", "created_at", "record_id"),
     )
 
     record_id: Mapped[str] = mapped_column(

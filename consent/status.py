@@ -85,25 +85,40 @@ def end_by_purpose(
     ).rowcount
 
 
-def state_is(states: Iterable[str], now: datetime) -> ColumnElement[bool]:
-    """A WHERE clause: the record's state at ``now`` is one of ``states``. A stored "given"
-    whose validity has passed reads as expired."""
+Group = tuple[str, ColumnElement[bool] | None]
+
+
+def state_groups(states: Iterable[str], now: datetime) -> list[Group]:
+    """The stored states that read as one of ``states`` at ``now``, each with the condition a
+    row in it must also meet (or None): a stored "given" whose validity has passed reads as
+    expired. One index range per stored state (consent.search reads them newest first)."""
     wanted = set(states)
     lapsed = and_(ConsentStatus.valid_until.is_not(None), ConsentStatus.valid_until <= now)
-    clauses = []
-    stored = wanted - {"given", "expired"}
-    if stored:
-        clauses.append(ConsentStatus.state.in_(sorted(stored)))
-    if "given" in wanted:
-        clauses.append(and_(ConsentStatus.state == "given", ~lapsed))
+    groups: list[Group] = [
+        (state, None) for state in STATES if state in wanted and state not in ("given", "expired")
+    ]
     if "expired" in wanted:
-        clauses.append(ConsentStatus.state == "expired")
-        clauses.append(and_(ConsentStatus.state == "given", lapsed))
+        groups.append(("expired", None))
+    if "given" in wanted:
+        groups.append(("given", None if "expired" in wanted else ~lapsed))
+    elif "expired" in wanted:
+        groups.append(("given", lapsed))
+    return groups
+
+
+def state_is(states: Iterable[str], now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause: the record's state at ``now`` is one of ``states``."""
+    clauses = [
+        ConsentStatus.state == state if condition is None
+        else and_(ConsentStatus.state == state, condition)
+        for state, condition in state_groups(states, now)
+    ]  # fmt: skip
     return or_(*clauses) if clauses else ConsentStatus.state.in_([])
 
 
 def state_now(row: ConsentStatus, now: datetime) -> tuple[str, datetime | None, str | None]:
-    """The state, when it ended and why, of a stored row read at ``now``."""
+    """The state, when it ended and why, of a stored row (or a row of its columns) read at
+    ``now``."""
     if row.state == "given" and row.valid_until is not None and row.valid_until <= now:
         return "expired", row.valid_until, "validity"
     return row.state, row.ended_at, row.reason

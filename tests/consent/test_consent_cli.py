@@ -54,6 +54,8 @@ def made(consent_app) -> dict:
                 actor_id=pupil2.id, method="page", acr="demo-acr",
             )
         )  # fmt: skip
+        db.session.flush()
+        history.rebuild_status(db.session)  # the stored state, as every write keeps it
         db.session.commit()
         asked = ask(READING, pupil2)
         oulu = ask(READING, person("oulu", "pupil1"))
