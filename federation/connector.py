@@ -89,6 +89,7 @@ class Environment:
     issuer: str  # the broker's, for the names it has at a directory (SAML SP entity id)
     passwords: PasswordSettings  # argon2id parameters of the embedded directory
     keys: Callable[[], KeyStore]  # the signing keys (SAML requests), made on first use
+    production: bool = False  # outbound requests to public https addresses only (core.outbound)
 
 
 ConnectorFactory = Callable[[CitySettings, Environment], Connector]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from core import outbound
 from core.hashing import sha256_b64url
 from core.settings.schema import CitySettings
 from federation.connector import DirectoryUnavailable, Environment, Redirect, UpstreamRejected
@@ -57,15 +58,18 @@ def claims_to_attributes(claims: Mapping[str, Any]) -> dict[str, list[str]]:
 class OidcDirectory:
     """``RedirectConnector`` for a city whose ``[directory] type = "oidc"``."""
 
-    def __init__(self, city: CitySettings):
+    def __init__(self, city: CitySettings, *, production: bool = False):
         assert isinstance(city.directory, OidcDirectorySettings)
         self.city = city
         self.directory: OidcDirectorySettings = city.directory
-        self.http = Http(self.directory.timeout_seconds, self.directory.ca_file)
+        policy = outbound.Policy.for_mode(
+            production=production, internal=self.directory.internal_network
+        )
+        self.http = Http(self.directory.timeout_seconds, policy, self.directory.ca_file)
 
     @classmethod
     def open(cls, city: CitySettings, env: Environment) -> OidcDirectory:
-        return cls(city)
+        return cls(city, production=env.production)
 
     # -- problems -----------------------------------------------------------------------------
     def _unavailable(self, reason: str) -> DirectoryUnavailable:

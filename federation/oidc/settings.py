@@ -61,6 +61,9 @@ class OidcDirectorySettings(DirectorySettings):
     # hd = ["edu.tampere.fi"] (any Google account can otherwise sign in to a Google client).
     required_claims: dict[str, list[str]] = {}
     ca_file: str | None = None  # verify the provider's TLS certificate against this CA (PEM)
+    # The provider is on the city's own network (a private address): production calls only
+    # public addresses unless the operator says so here (core.outbound).
+    internal_network: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
     # How long the discovery document and the JWKS are kept before they are fetched again.
     # An ID token signed by a key not yet seen fetches the JWKS at once (key rollover).

@@ -1,31 +1,25 @@
-"""HTTP towards a city's OpenID Connect provider: short timeouts, no redirects, small bodies.
+"""HTTP towards a city's OpenID Connect provider, through the broker's one outbound client
+(core.outbound: in production https to a public address, or to the city's own network when the
+operator allows it; no redirects; short timeouts; small bodies).
 
-Only the standard library (urllib): the broker needs no HTTP client package for this. Whatever
-goes wrong on the way (refused, timed out, a 5xx, not JSON) is ``DirectoryUnavailable``; an
-answer the provider meant (a 4xx with an OAuth error) is returned for the caller to judge.
+Whatever goes wrong on the way (refused by the policy, unreachable, timed out, a 3xx or 5xx,
+not JSON) is ``DirectoryUnavailable``; an answer the provider meant (a 4xx with an OAuth error)
+is returned for the caller to judge.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from core import outbound
 from federation.connector import DirectoryUnavailable
 from federation.oidc.settings import check_url
 
-MAX_BODY = 1024 * 1024
-USER_AGENT = "DigiOne-broker"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a 3xx is answered as an error below
+MAX_BODY = outbound.MAX_BODY
+DEVELOPMENT = outbound.Policy.for_mode(production=False)
 
 
 @dataclass(frozen=True)
@@ -47,12 +41,8 @@ class Answer:
 @dataclass(frozen=True)
 class Http:
     timeout: float
+    policy: outbound.Policy = DEVELOPMENT
     ca_file: str | None = None
-
-    def _opener(self) -> urllib.request.OpenerDirector:
-        return urllib.request.build_opener(
-            _NoRedirect(), urllib.request.HTTPSHandler(context=_tls(self.ca_file))
-        )
 
     def send(
         self,
@@ -65,38 +55,30 @@ class Http:
         try:
             check_url(url)
         except ValueError as exc:
-            raise DirectoryUnavailable(f"refusing to call {url!r}: not https") from exc
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            url,
-            data=data,
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
-        )
+            raise DirectoryUnavailable(f"refusing to call {_where(url)!r}: not https") from exc
+        sent = {"Accept": "application/json", **(headers or {})}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            with self._opener().open(request, timeout=self.timeout) as response:
-                return self._read(response.status, response)
-        except urllib.error.HTTPError as exc:
-            with exc:
-                if 400 <= exc.code < 500:
-                    return self._read(exc.code, exc)
-            raise DirectoryUnavailable(f"{_where(url)} answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DirectoryUnavailable(f"{_where(url)} unreachable: {reason}") from None
-
-    @staticmethod
-    def _read(status: int, response) -> Answer:
-        body = response.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise DirectoryUnavailable("the provider's answer is too large")
-        content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-        return Answer(status, content_type.lower(), body)
-
-
-@functools.cache
-def _tls(ca_file: str | None) -> ssl.SSLContext:
-    """Certificate-verifying TLS settings, loaded once (loading the CA store is slow)."""
-    return ssl.create_default_context(cafile=ca_file)
+            answer = outbound.request(
+                url,
+                self.policy,
+                method="POST" if form is not None else "GET",
+                body=body,
+                headers=sent,
+                timeout=self.timeout,
+                max_bytes=MAX_BODY,
+                ca_file=self.ca_file,
+            )
+        except outbound.Refused as exc:
+            raise DirectoryUnavailable(f"refusing to call the provider: {exc}") from None
+        except outbound.Failed as exc:
+            raise DirectoryUnavailable(f"unreachable: {exc}") from None
+        if answer.ok or 400 <= answer.status < 500:
+            return Answer(answer.status, answer.content_type, answer.body)
+        raise DirectoryUnavailable(f"{_where(url)} answered HTTP {answer.status}")
 
 
 def _where(url: str) -> str:

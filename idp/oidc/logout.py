@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, update
 
+from core import outbound
+from core.app import config
 from core.db import db, utcnow
 from idp.oidc import oidc
 from idp.oidc.models import Client, SessionClient, TokenFamily
@@ -27,14 +27,6 @@ from idp.sso.models import SsoSession
 log = logging.getLogger("digione.logout")
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 DELIVERY_TIMEOUT = 3.0
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a logout token is never forwarded
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def logout_token(client: Client, person_id: str, sid: str) -> str:
@@ -58,24 +50,21 @@ def logout_token(client: Client, person_id: str, sid: str) -> str:
     return minter.keys.sign_jwt(claims, use=alg.lower(), headers={"typ": "logout+jwt"})
 
 
-def _deliver(uri: str, token: str, client_id: str) -> bool:
+def _deliver(uri: str, token: str, client_id: str, policy: outbound.Policy) -> bool:
+    """POST one logout token (section 2.5) through the outbound client: in production to a
+    public https address only, never forwarded by a redirect."""
     body = urllib.parse.urlencode({"logout_token": token}).encode()
-    request = urllib.request.Request(  # noqa: S310 - registered https (or loopback) URI
-        uri,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
-        with _OPENER.open(request, timeout=DELIVERY_TIMEOUT) as response:
-            ok = response.status in (200, 204)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        ok = False
+        answer = outbound.request(uri, policy, method="POST", body=body, headers=headers,
+                                  timeout=DELIVERY_TIMEOUT, max_bytes=64 * 1024)  # fmt: skip
+    except outbound.OutboundError as exc:
         log.warning(
             "back-channel logout not delivered",
-            extra={"event": {"client_id": client_id, "error": type(exc).__name__}},
+            extra={"event": {"client_id": client_id, "reason": str(exc)}},
         )
-    return ok
+        return False
+    return answer.status in (200, 204)
 
 
 def session_ending(session_row: SsoSession) -> Callable[[], int] | None:
@@ -103,12 +92,13 @@ def session_ending(session_row: SsoSession) -> Callable[[], int] | None:
     db.session.execute(SessionClient.__table__.delete().where(SessionClient.sid == sid))
     if not deliveries:
         return None
-    return lambda: _deliver_all(deliveries)
+    policy = outbound.Policy.for_mode(production=config().production)
+    return lambda: _deliver_all(deliveries, policy)
 
 
-def _deliver_all(deliveries: list[tuple[str, str, str]]) -> int:
+def _deliver_all(deliveries: list[tuple[str, str, str]], policy: outbound.Policy) -> int:
     with ThreadPoolExecutor(max_workers=min(8, len(deliveries))) as pool:
-        results = list(pool.map(lambda d: _deliver(*d), deliveries))
+        results = list(pool.map(lambda d: _deliver(*d, policy), deliveries))
     log.info(
         "back-channel logout sent",
         extra={"event": {"services": len(deliveries), "acknowledged": sum(results)}},

@@ -18,5 +18,8 @@ def city_name(city: CitySettings) -> str:
 
 def directories() -> Environment:
     """What the cities' connectors may use while serving this request."""
-    settings = config().settings
-    return Environment(db.session, settings.server.issuer, settings.passwords, key_store)
+    cfg = config()
+    settings = cfg.settings
+    return Environment(
+        db.session, settings.server.issuer, settings.passwords, key_store, cfg.production
+    )

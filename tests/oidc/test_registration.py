@@ -31,14 +31,6 @@ def api(app):
     return app.test_client()
 
 
-@pytest.fixture
-def initial_token(app) -> str:
-    with app.app_context():
-        token = clients.issue_initial_access_token(db.session, days=1, note="test")
-        db.session.commit()
-    return token
-
-
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

@@ -207,6 +207,18 @@ def test_a_provider_that_hangs_is_unavailable_within_the_timeout(fake):
     assert time.monotonic() - started < 2
 
 
+@pytest.mark.parametrize("internal", [False, True])
+def test_production_calls_no_provider_on_a_loopback_address(fake, internal):
+    """In production the connector goes through the outbound client's policy: a provider at
+    a loopback address is not called at all; ``internal_network`` lets a city's provider be
+    on a private address, still over https only."""
+    directory = tampere_directory(fake.issuer, internal_network=internal)
+    connector = OidcDirectory(city("tampere", directory), production=True)
+    with pytest.raises(DirectoryUnavailable, match="https" if internal else "not public|https"):
+        connector.start(CALLBACK, HANDLE)
+    assert fake.requests == []
+
+
 # -- userinfo, required claims, the attribute map ------------------------------------------------
 def test_userinfo_claims_join_the_id_tokens(fake):
     fake.userinfo = {"sub": "108214377213", "birthdate": "2015-03-14", "given_name": "Mallory"}
