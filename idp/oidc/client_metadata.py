@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core import outbound
 from idp.oidc.client_uris import MAX_URI, check_uri, sector_of
 
 SCOPES = (
@@ -96,6 +97,17 @@ def _uri(uri: str, name: str, *, development: bool, error: str = INVALID, **rule
         raise InvalidClientMetadata(f"{name}: {exc}", error) from None
 
 
+def _server_uri(uri: str, name: str, *, development: bool) -> str:
+    """A URI the broker itself calls (jwks_uri, backchannel_logout_uri). In production: https
+    to a host whose addresses are all public now (core.outbound, checked again at every call);
+    the loopback exception of RFC 8252 is for a native app's redirect, not a server."""
+    checked = _uri(uri, name, development=development, loopback=development)
+    try:
+        return outbound.check(checked, outbound.Policy.for_mode(production=not development))
+    except outbound.Refused as exc:
+        raise InvalidClientMetadata(f"{name}: {exc}") from None
+
+
 def _uris(data: dict, name: str, *, development: bool, error: str) -> list[str]:
     uris = _strings(data, name) or []
     return [_uri(uri, name, development=development, native=True, error=error) for uri in uris]
@@ -152,7 +164,7 @@ def _auth(data: dict, grants: list[str], development: bool) -> dict:
     out: dict[str, Any] = {"token_endpoint_auth_method": method}
     jwks_uri = _text(data, "jwks_uri", max_len=MAX_URI)
     if jwks_uri is not None:
-        out["jwks_uri"] = _uri(jwks_uri, "jwks_uri", development=development, loopback=False)
+        out["jwks_uri"] = _server_uri(jwks_uri, "jwks_uri", development=development)
     if data.get("jwks") is not None:
         out["jwks"] = _jwks(data["jwks"])
     if "jwks" in out and "jwks_uri" in out:
@@ -197,7 +209,9 @@ def _logout(data: dict, development: bool) -> dict:
     }
     uri = _text(data, "backchannel_logout_uri", max_len=MAX_URI)
     if uri is not None:
-        out["backchannel_logout_uri"] = _uri(uri, "backchannel_logout_uri", development=development)
+        out["backchannel_logout_uri"] = _server_uri(
+            uri, "backchannel_logout_uri", development=development
+        )
         required = data.get("backchannel_logout_session_required")
         required = True if required is None else required
         if not isinstance(required, bool):
@@ -206,7 +220,7 @@ def _logout(data: dict, development: bool) -> dict:
     return out
 
 
-def _extensions(data: dict, scopes: list[str], development: bool) -> dict:
+def _extensions(data: dict, scopes: list[str], development: bool, admin: bool, held: dict) -> dict:
     out: dict[str, Any] = {}
     lifetime = data.get("access_token_lifetime")
     if lifetime is not None:
@@ -221,6 +235,10 @@ def _extensions(data: dict, scopes: list[str], development: bool) -> dict:
         _uri(uri, "resources", development=development, loopback=False)
         for uri in _strings(data, "resources") or []
     ]
+    kept = set(held.get("resources") or ())
+    if not admin and not set(out["resources"]) <= kept:
+        # RFC 8707 audiences are other services' APIs: their tokens would be accepted there
+        raise InvalidClientMetadata("resources: only an administrator can grant an audience")
     for name in INFO_URIS:
         uri = _text(data, name, max_len=MAX_URI)
         if uri is not None:
@@ -231,7 +249,7 @@ def _extensions(data: dict, scopes: list[str], development: bool) -> dict:
     return out
 
 
-def _introspection(data: dict, admin: bool) -> dict:
+def _introspection(data: dict, admin: bool, held: dict) -> dict:
     """DigiOne extension: a resource server (admin-registered) may introspect tokens whose
     audience is one of its ``resources``."""
     value = data.get("introspection")
@@ -239,12 +257,12 @@ def _introspection(data: dict, admin: bool) -> dict:
         return {}
     if value is not True:
         raise InvalidClientMetadata("introspection: must be true or false")
-    if not admin:
+    if not admin and held.get("introspection") is not True:
         raise InvalidClientMetadata("introspection: only an administrator can grant it")
     return {"introspection": True}
 
 
-def _administration(data: dict, scopes: list[str], admin: bool) -> dict:
+def _administration(data: dict, scopes: list[str], admin: bool, held: dict) -> dict:
     """DigiOne extension: the reach of a ``digione:admin`` client, one city or (an auditor)
     every city. Required with the scope, refused without it; only an administrator sets it."""
     city, auditor = data.get("admin_city"), data.get("admin_auditor")
@@ -258,7 +276,8 @@ def _administration(data: dict, scopes: list[str], admin: bool) -> dict:
         return {}
     if ADMIN_SCOPE not in scopes:
         raise InvalidClientMetadata(f"admin_city: only a client with {ADMIN_SCOPE} has one")
-    if not admin:
+    same = (city, auditor) == (held.get("admin_city"), held.get("admin_auditor"))
+    if not admin and not same:
         raise InvalidClientMetadata("admin_city: only an administrator can grant it")
     if city is not None and auditor is not None:
         raise InvalidClientMetadata("admin_city: give either admin_city or admin_auditor")
@@ -272,11 +291,19 @@ def _administration(data: dict, scopes: list[str], admin: bool) -> dict:
 
 
 def validate_metadata(
-    data: dict, *, admin: bool, development: bool, granted: tuple[str, ...] = ()
+    data: dict,
+    *,
+    admin: bool,
+    development: bool,
+    granted: tuple[str, ...] = (),
+    held: dict | None = None,
 ) -> dict:
-    """Checked, normalised metadata with defaults filled in (RFC 7591 section 2). ``granted``:
-    admin-only scopes and grant types the client already holds, which a non-admin update may
-    keep."""
+    """Checked, normalised metadata with defaults filled in (RFC 7591 section 2). What only an
+    administrator grants (docs/connect-your-service.md, "Registration policy") a non-admin
+    registration or RFC 7592 update may keep but not add: ``granted``, the admin-only scopes
+    and grant types the client holds, and ``held``, its metadata now (audiences, public
+    subjects, introspection, an administrator's reach)."""
+    held = held or {}
     if not isinstance(data, dict):
         raise InvalidClientMetadata("the client metadata must be a JSON object")
     grants, response_types = _grants(data, admin, granted)
@@ -284,6 +311,9 @@ def validate_metadata(
     if "authorization_code" in grants and not redirect_uris:
         raise InvalidClientMetadata("redirect_uris: required for authorization_code", REDIRECT)
     subject_type = _choice(data, "subject_type", SUBJECT_TYPES)
+    if subject_type == "public" and not admin and held.get("subject_type") != "public":
+        # the same sub at every service: a person's broker-wide identifier
+        raise InvalidClientMetadata("subject_type: only an administrator can grant public")
     if subject_type == "pairwise" and len({sector_of(uri) for uri in redirect_uris}) > 1:
         raise InvalidClientMetadata(
             "redirect_uris: a pairwise client's redirect URIs must share one host", REDIRECT
@@ -306,8 +336,8 @@ def validate_metadata(
         "access_token_signed_response_alg": _choice(
             data, "access_token_signed_response_alg", ID_TOKEN_ALGS
         ),
-        **_introspection(data, admin),
-        **_administration(data, scopes, admin),
+        **_introspection(data, admin, held),
+        **_administration(data, scopes, admin, held),
         **_logout(data, development),
-        **_extensions(data, scopes, development),
+        **_extensions(data, scopes, development, admin, held),
     }

@@ -9,6 +9,7 @@ fast hash is right (RFC 6819 section 5.1.4.1.3). Metadata checks live in client_
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,9 @@ __all__ = [
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
+CHOSEN_ID = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+
+
 def new_client_id() -> str:
     """128 random bits, base64url, never starting with "-" (a command line would read an id
     like "-Lx..." as an option: `digione clients show -Lx...` failed)."""
@@ -71,15 +75,30 @@ class RegisteredClient:
 
 
 def register(
-    session: Session, metadata: dict, *, admin: bool, development: bool, dynamic: bool = False
+    session: Session,
+    metadata: dict,
+    *,
+    admin: bool,
+    development: bool,
+    dynamic: bool = False,
+    client_id: str | None = None,
 ) -> RegisteredClient:
     """Check ``metadata`` and add a client; ``dynamic`` (RFC 7591) also makes the registration
-    access token for RFC 7592 management. Raises InvalidClientMetadata."""
+    access token for RFC 7592 management. ``client_id``: one an administrator chose (readable,
+    for purpose files), else a random one. Raises InvalidClientMetadata."""
     checked = validate_metadata(metadata, admin=admin, development=development)
+    if client_id is not None:
+        if not admin or not CHOSEN_ID.fullmatch(client_id):
+            raise InvalidClientMetadata(
+                "client_id: 3 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or "
+                "digit, chosen by an administrator"
+            )
+        if session.get(Client, client_id) is not None:
+            raise InvalidClientMetadata(f"client_id: {client_id} is taken")
     secret = new_secret() if uses_secret(checked) else None
     token = new_secret() if dynamic else None
     client = Client(
-        client_id=new_client_id(),
+        client_id=client_id or new_client_id(),
         client_secret_hash=hash_secret(secret) if secret else None,
         client_metadata=checked,
         registration_access_token_hash=hash_secret(token) if token else None,
@@ -100,7 +119,10 @@ def update(
     granted = tuple(scope for scope in client.scopes if scope in ADMIN_ONLY_SCOPES) + tuple(
         grant for grant in client.grant_types if grant in ADMIN_ONLY_GRANTS
     )
-    checked = validate_metadata(metadata, admin=admin, development=development, granted=granted)
+    checked = validate_metadata(
+        metadata, admin=admin, development=development, granted=granted,
+        held=dict(client.client_metadata),
+    )  # fmt: skip
     secret = None
     if not uses_secret(checked):
         client.client_secret_hash = None

@@ -147,7 +147,7 @@ def test_pairwise_redirect_uris_on_two_hosts_refused():
 
 def test_public_subject_redirect_uris_on_two_hosts_accepted():
     uris = [WEB, "https://app.vantaa.fi/cb"]
-    assert check(redirect_uris=uris, subject_type="public")["redirect_uris"] == uris
+    assert check(True, redirect_uris=uris, subject_type="public")["redirect_uris"] == uris
 
 
 def test_sector_identifier_uri_refused_as_unsupported():
@@ -290,7 +290,7 @@ def test_offline_access_needs_refresh_token_grant():
 
 
 def test_subject_type_public_accepted_and_other_refused():
-    assert check(subject_type="public")["subject_type"] == "public"
+    assert check(admin=True, subject_type="public")["subject_type"] == "public"
     refused("subject_type", subject_type="ppid")
 
 
@@ -320,9 +320,13 @@ def test_backchannel_logout_uri_https_with_session_required_default():
     assert "backchannel_logout_session_required" not in check()
 
 
-def test_backchannel_logout_http_loopback_accepted():
+def test_backchannel_logout_http_loopback_only_in_development():
+    """The broker itself calls a back-channel URI: loopback is a development convenience,
+    never production's (a request the broker would make to itself)."""
     uri = "http://127.0.0.1:5001/logout"
-    assert check(backchannel_logout_uri=uri)["backchannel_logout_uri"] == uri
+    assert check(development=True, backchannel_logout_uri=uri)["backchannel_logout_uri"] == uri
+    refused("backchannel_logout_uri", backchannel_logout_uri=uri)
+    refused("backchannel_logout_uri", backchannel_logout_uri="https://127.0.0.1:5001/logout")
 
 
 @pytest.mark.parametrize(
@@ -397,10 +401,10 @@ def test_approval_scopes_subset_of_scope():
 
 def test_resources_https_uris():
     resources = ["https://api.espoo.fi/", "https://reports.espoo.fi/api"]
-    assert check(resources=resources)["resources"] == resources
-    refused("resources", resources=["http://api.espoo.fi/"])
-    refused("resources", resources=["https://api.espoo.fi/#x"])
-    refused("resources", resources="https://api.espoo.fi/")
+    assert check(admin=True, resources=resources)["resources"] == resources
+    refused("resources", admin=True, resources=["http://api.espoo.fi/"])
+    refused("resources", admin=True, resources=["https://api.espoo.fi/#x"])
+    refused("resources", admin=True, resources="https://api.espoo.fi/")
 
 
 # -- secrets
@@ -422,7 +426,7 @@ def test_secrets_are_256_bit_and_hashed():
 
 
 def make_client(**fields) -> Client:
-    metadata = check(**fields)
+    metadata = check(admin=True, **fields)
     secret_hash = (
         hash_secret("s3cret") if metadata["token_endpoint_auth_method"] != "none" else None
     )
@@ -533,3 +537,48 @@ def test_an_admin_tools_reach_is_one_city_or_every_city_as_an_auditor():
         )  # fmt: skip
     # admin_auditor false is the same as leaving it out
     assert "admin_auditor" not in check(admin=True, **base, admin_city="oulu", admin_auditor=False)
+
+
+# -- the registration policy (docs/connect-your-service.md): what only an administrator grants
+ADMIN_ONLY = {
+    "resources": {"grant_types": ["client_credentials"], "scope": "edu:school",
+                  "resources": ["https://api.espoo.fi/"]},
+    "subject_type": {"subject_type": "public"},
+    "introspection": {"grant_types": ["client_credentials"], "scope": "edu:school",
+                      "introspection": True},
+    "scope": {"scope": "openid edu:learner_id"},
+    "scope ": {"grant_types": ["client_credentials"], "scope": "digione:admin",
+               "admin_city": "espoo"},  # the admin API's scope, with its reach
+    "grant_types": {"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+                    "scope": "edu:school"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", sorted(ADMIN_ONLY))
+def test_a_service_cannot_grant_itself_what_an_administrator_grants(field):
+    fields = ADMIN_ONLY[field]
+    assert check(admin=True, **fields)  # an administrator can
+    with pytest.raises(InvalidClientMetadata, match=f"^{field.strip()}: .*administrator"):
+        check(admin=False, **fields)
+
+
+@pytest.mark.parametrize("field", sorted(ADMIN_ONLY))
+def test_what_an_administrator_granted_is_kept_through_the_services_updates(field):
+    fields = ADMIN_ONLY[field]
+    held = check(admin=True, **fields)
+    granted = tuple(held["scope"].split()) + tuple(held["grant_types"])
+    data = {"client_name": "Oppimisalusta", "redirect_uris": [WEB], **fields}
+    kept = validate_metadata(data, admin=False, development=False, granted=granted, held=held)
+    assert kept == held
+
+
+def test_an_update_cannot_add_an_audience_to_those_granted():
+    base = {"client_name": "x", "grant_types": ["client_credentials"], "scope": "edu:school"}
+    held = validate_metadata({**base, "resources": ["https://api.espoo.fi/"]}, admin=True,
+                             development=False)  # fmt: skip
+    more = {**base, "resources": ["https://api.espoo.fi/", "https://grades.vantaa.fi/"]}
+    with pytest.raises(InvalidClientMetadata, match=r"^resources: "):
+        validate_metadata(more, admin=False, development=False, held=held)
+    fewer = validate_metadata({**base, "resources": []}, admin=False, development=False,
+                              held=held)  # fmt: skip
+    assert fewer["resources"] == []
