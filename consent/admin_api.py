@@ -98,7 +98,7 @@ def _body() -> dict:
         raise ApiError(413, "invalid_request", f"The body is larger than {MAX_BODY} bytes.")
     if request.mimetype != "application/json":
         raise ApiError(400, "invalid_request", "Send a JSON object (application/json).")
-    raw = request.stream.read(MAX_BODY + 1)
+    raw = request.get_data(cache=True)  # read once (idp.edge has looked at it already)
     if len(raw) > MAX_BODY:
         raise ApiError(413, "invalid_request", f"The body is larger than {MAX_BODY} bytes.")
     try:

@@ -58,7 +58,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
 
     from consent.app import init_app as init_consent
     from core import security
-    from idp import errors, i18n, logs
+    from idp import edge, errors, i18n, logs
     from idp.health import bp as health_bp
     from idp.oidc import direct_token
     from idp.oidc import init_app as init_oidc
@@ -81,6 +81,7 @@ def build_app(config: Mapping[str, Any] | str | Path | Config | None = None) -> 
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
     errors.init_app(app)
+    edge.init_app(app)
     return app
 
 

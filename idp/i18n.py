@@ -41,14 +41,15 @@ def select_locale() -> str:
 
 
 def lang_url(code: str) -> str:
-    """This page's address in another language, keeping its other query parameters."""
-    args = request.args.to_dict()
-    args["lang"] = code
-    if "next" in args and not safe_next(args["next"]):
-        del args["next"]
+    """This page's address in another language, keeping its other query parameters. The
+    query is appended as it came (url_for is given only the route's own arguments: a query
+    parameter named ``endpoint`` or ``_external`` is data, not an argument of url_for)."""
+    args = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    args = [(name, value) for name, value in args if name != "next" or safe_next(value)]
+    query = urlencode([*args, ("lang", code)], safe="/:")
     if request.endpoint and request.url_rule and "GET" in (request.url_rule.methods or ()):
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return "?" + urlencode(args)
+        return url_for(request.endpoint, **(request.view_args or {})) + "?" + query
+    return "?" + query
 
 
 def init_app(app: Flask) -> None:

@@ -205,6 +205,10 @@ def authorize():
             body["state"] = params.get("state")
             return _finish(error.redirect_uri, body, mode)
         return _error_page(error.get_error_description() or error.error)
+    except ValueError:
+        # Authlib could not build its error: RFC 6749 section 4.1.2.1 keeps `"` and `\` out of
+        # an error_description, which it would have quoted from the request
+        return _error_page("a parameter has characters that are not allowed")
     client, redirect_uri = grant.client, grant.redirect_uri
     mode, state = params.get("response_mode"), params.get("state")
     try:
