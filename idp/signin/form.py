@@ -22,7 +22,7 @@ from federation.connector import (
     RedirectConnector,
     connector_for,
 )
-from idp.signin import bp
+from idp.signin import bp, device
 from idp.signin.complete import ACR_PASSWORD, complete_sign_in
 from idp.signin.context import city_name, directories
 from idp.signin.throttle import Throttle
@@ -75,7 +75,8 @@ def login(slug: str):
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")[:1024]
         throttle = Throttle(db.session, current_app.config["SECRET_KEY"], cfg.settings.login)
-        keys = throttle.keys(slug, username, request.remote_addr or "")
+        known = device.nonce_for(request, slug, username)
+        keys = throttle.keys(slug, username, request.remote_addr or "", device=known)
         wait = throttle.wait_seconds(keys)
         if wait:
             error, status = ("wait", wait), 429
@@ -96,7 +97,7 @@ def login(slug: str):
                 log.info("sign-in failed", extra={"event": {"city": slug}})
                 error, status = ("invalid", 0), 401
             elif identity is not None:
-                return _signed_in(slug, identity, throttle, keys, next_url)
+                return _signed_in(slug, username, identity, throttle, keys, next_url)
     response = make_response(
         render_template(
             "login.html",
@@ -114,9 +115,11 @@ def login(slug: str):
     return allow_form_targets(response, form_targets(next_url))
 
 
-def _signed_in(slug, identity, throttle, keys, next_url):
+def _signed_in(slug, username, identity, throttle, keys, next_url):
     throttle.succeeded(keys)
-    return complete_sign_in(slug, identity, next_url, acr=ACR_PASSWORD, amr=["pwd"])
+    response = complete_sign_in(slug, identity, next_url, acr=ACR_PASSWORD, amr=["pwd"])
+    secure = config().settings.server.mode != "development"
+    return device.remember(response, request, slug, username, secure=secure)
 
 
 def remember_city(response, slug: str):

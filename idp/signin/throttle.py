@@ -26,7 +26,7 @@ from idp.signin.models import LoginFailures
 @dataclass(frozen=True)
 class ThrottleKeys:
     account: str
-    address: str
+    address: str | None  # None: a known device's tries, counted on the device's key alone
 
 
 class Throttle:
@@ -34,10 +34,18 @@ class Throttle:
         self.db, self.secret, self.settings = db, secret.encode(), settings
         self._counted: set[str] | None = None  # keys with a count when wait_seconds looked
 
-    def keys(self, city: str, username: str, address: str) -> ThrottleKeys:
+    def keys(
+        self, city: str, username: str, address: str, device: str | None = None
+    ) -> ThrottleKeys:
+        """The keys a try is counted on: the account's and the address's, or with ``device``
+        (the nonce of the browser's device cookie for this account, idp.signin.device) the
+        device's own, apart from the failures of anyone else."""
+
         def mac(value: str) -> str:
             return hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
 
+        if device is not None:
+            return ThrottleKeys(mac(f"device\0{city}\0{device}"), None)
         return ThrottleKeys(
             mac(f"account\0{city}\0{username.strip().lower()}"), mac(f"ip\0{address}")
         )
@@ -52,18 +60,24 @@ class Throttle:
     def wait_seconds(self, keys: ThrottleKeys, now: datetime | None = None) -> int:
         """How long the next try for these keys must wait (0: go ahead)."""
         now = now or utcnow()
-        both = select(LoginFailures).where(LoginFailures.key.in_((keys.account, keys.address)))
+        both = select(LoginFailures).where(LoginFailures.key.in_(self._all(keys)))
         rows = {row.key: row for row in self.db.scalars(both)}  # one query for both counts
         self._counted = set(rows)
         account = self._delay(rows.get(keys.account), self.settings.account_free_failures, now)
-        address = self._delay(rows.get(keys.address), self.settings.ip_free_failures, now)
+        address = 0.0
+        if keys.address is not None:
+            address = self._delay(rows.get(keys.address), self.settings.ip_free_failures, now)
         return int(max(account, address) + 0.999)
+
+    @staticmethod
+    def _all(keys: ThrottleKeys) -> list[str]:
+        return [key for key in (keys.account, keys.address) if key is not None]
 
     def failed(self, keys: ThrottleKeys, now: datetime | None = None) -> None:
         """Count a failure against the account and the address; commits."""
         now = now or utcnow()
         window = timedelta(minutes=self.settings.window_minutes)
-        for key in (keys.account, keys.address):
+        for key in self._all(keys):
             for _attempt in range(3):
                 row = self.db.get(LoginFailures, key, with_for_update=True)
                 if row is None:

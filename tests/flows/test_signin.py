@@ -105,6 +105,9 @@ def test_throttle_slows_guessing_and_says_how_long(seeded):
     throttled = sign_in(client, "turku", "pupil1", "demo")
     assert throttled.status_code == 429
     assert int(throttled.headers["Retry-After"]) >= 1
+    wait = int(throttled.headers["Retry-After"])
+    words = "sekunti ja" if wait == 1 else "sekuntia ja"  # the plural the number needs
+    assert f"Odota {wait} {words} yritä uudelleen." in throttled.get_data(as_text=True)
     # Other accounts from the same address are not held up by it.
     assert sign_in(client, "turku", "pupil2", "demo").status_code == 302
 
@@ -217,3 +220,44 @@ def test_the_device_remembers_the_last_city(seeded):
     sign_in(client, "tampere", "pupil2")
     html = client.get("/").get_data(as_text=True)
     assert "Jatka: Tampere" in html
+
+
+def _browser(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_a_known_device_is_not_held_up_by_someone_elses_failures(seeded):
+    """OWASP device cookies: the pupil's own browser signed in before, so its tries count on
+    its own key; an attacker's failures at the pupil's user name, from any address (also the
+    school's shared one), throttle everyone else, not that browser."""
+    pupil = _browser(seeded, "198.51.100.7")
+    assert sign_in(pupil, "turku", "pupil1", "demo").status_code == 302
+    assert pupil.get_cookie("digione_device", path="/login/") is not None
+    for address in ("203.0.113.1", "203.0.113.2", "198.51.100.7"):
+        attacker = _browser(seeded, address)
+        for _ in range(3):
+            sign_in(attacker, "turku", "pupil1", "guess")
+    assert sign_in(_browser(seeded, "203.0.113.9"), "turku", "pupil1", "demo").status_code == 429
+    signed = sign_in(pupil, "turku", "pupil1", "demo")
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:300]
+
+
+def test_guessing_from_a_known_device_is_still_throttled(seeded):
+    device = _browser(seeded, "198.51.100.8")
+    assert sign_in(device, "turku", "pupil2", "demo").status_code == 302
+    for _ in range(5):
+        assert sign_in(device, "turku", "pupil2", "guess").status_code == 401
+    assert sign_in(device, "turku", "pupil2", "demo").status_code == 429
+
+
+def test_a_forged_or_other_accounts_device_cookie_counts_as_none(seeded):
+    device = _browser(seeded, "198.51.100.9")
+    assert sign_in(device, "turku", "pupil2", "demo").status_code == 302  # pupil2's cookie
+    for _ in range(5):
+        sign_in(_browser(seeded, "203.0.113.5"), "turku", "pupil1", "guess")
+    assert sign_in(device, "turku", "pupil1", "demo").status_code == 429  # not pupil1's device
+    forged = _browser(seeded, "198.51.100.10")
+    forged.set_cookie("digione_device", "W1siYWJjIiwieHl6Il1d.forged", path="/login/")
+    assert sign_in(forged, "turku", "pupil1", "demo").status_code == 429
