@@ -7,13 +7,17 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint format translations clean bench bench-quick
+.PHONY: install run test lint format translations clean bench bench-quick
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
+
+# Everything the broker and its tests need, without serving: .venv with the package (the
+# `digione` command in .venv/bin) and the npm packages the tests drive.
+install: $(STAMP) $(NODE_STAMP)
 
 # The broker on $(PORT) and the example services on 5001 and 5002 (examples/run_all.py prints the
 # addresses and the demo sign-in; Ctrl-C stops all of them).

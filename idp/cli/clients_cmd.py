@@ -101,6 +101,11 @@ def _check_city(cli: CliContext, city: str | None) -> None:
 
 @command.command("add")
 @click.option("--name", "client_name", required=True, help="client_name shown to users.")
+@click.option(
+    "--client-id",
+    help="A readable client_id of your choosing (e.g. espoo-wilma), for purpose files; "
+    "3-64 of a-z 0-9 . _ -. Random when left out.",
+)
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact; repeatable.")
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES))
 @click.option("--scope", help='Space-separated scopes (default "openid").')
@@ -133,7 +138,7 @@ def _check_city(cli: CliContext, city: str | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the client as JSON.")
 @pass_cli
-def add(cli: CliContext, as_json: bool, **options) -> None:
+def add(cli: CliContext, as_json: bool, client_id: str | None, **options) -> None:
     """Register a client and print its client_id and (once) its client_secret."""
     from idp.oidc import clients
 
@@ -142,8 +147,9 @@ def add(cli: CliContext, as_json: bool, **options) -> None:
     with _registry(cli) as (session, settings):
         try:
             made = clients.register(
-                session, metadata, admin=True, development=settings.server.mode == "development"
-            )
+                session, metadata, admin=True, client_id=client_id,
+                development=settings.server.mode == "development",
+            )  # fmt: skip
         except clients.InvalidClientMetadata as exc:
             raise click.ClickException(exc.description) from None
         admin_action(session, "client.add", detail={"client_id": made.client.client_id})

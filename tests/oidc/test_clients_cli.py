@@ -171,3 +171,17 @@ def test_token_prints_an_initial_access_token_once_and_stores_its_hash(digione, 
 
 def test_token_days_range(digione):
     assert "--days" in digione("token", "--days", "0", code=2)
+
+
+def test_add_with_a_readable_client_id_an_administrator_chose(digione, app):
+    info = add_json(digione, "--client-id", "espoo-wilma")
+    assert info["client_id"] == "espoo-wilma"
+    taken = digione("add", "--name", "X", "--redirect-uri", REDIRECT, "--client-id",
+                    "espoo-wilma", code=1)  # fmt: skip
+    assert taken.startswith("Error: client_id: espoo-wilma is taken")
+    for bad in ("Espoo", "-lx", "ab", "a" * 65, "espoo wilma", "espoo/wilma"):
+        error = digione("add", "--name", "X", "--redirect-uri", REDIRECT, "--client-id", bad,
+                        code=1)  # fmt: skip
+        assert error.startswith("Error: client_id: 3 to 64"), (bad, error)
+    with app.app_context():
+        assert len(db.session.scalars(select(Client)).all()) == 1

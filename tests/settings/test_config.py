@@ -164,3 +164,26 @@ def test_config_check_command(folder: Path):
     assert bad.exit_code == 2
     assert "cities/turku.toml: name: required key is missing" in bad.output
     assert "cities/turku.toml: directory: required key is missing" in bad.output
+
+
+def test_config_check_takes_the_folder_after_the_command_too(folder: Path):
+    """`digione config check --config PATH`, as people type it, and the global form."""
+    runner = CliRunner()
+    ok = runner.invoke(main, ["config", "check", "--config", str(folder)], env={})
+    assert ok.exit_code == 0, ok.output
+    assert str(folder) in ok.output and "5 cities" in ok.output
+    missing = runner.invoke(main, ["config", "check", "--config", str(folder / "nope")], env={})
+    assert missing.exit_code == 2
+
+
+def test_serve_in_development_advertises_the_port_it_serves(folder: Path, monkeypatch):
+    from idp.cli.serve_cmd import _issuer_at
+
+    monkeypatch.delenv("DIGIONE_SERVER_ISSUER", raising=False)
+    cfg = load_config(folder, environ={})
+    assert _issuer_at(cfg, "127.0.0.1", 5200).settings.server.issuer == "http://127.0.0.1:5200"
+    every = "0.0.0.0"  # noqa: S104 - the address people type to serve on every interface
+    assert _issuer_at(cfg, every, 5201).settings.server.issuer == "http://127.0.0.1:5201"
+    assert _issuer_at(cfg, "127.0.0.1", 5000) == cfg
+    monkeypatch.setenv("DIGIONE_SERVER_ISSUER", "http://127.0.0.1:5000")
+    assert _issuer_at(cfg, "127.0.0.1", 5200).settings.server.issuer == "http://127.0.0.1:5000"
