@@ -52,6 +52,11 @@ def seed(cli: CliContext) -> None:
     if cfg.production or not cfg.settings.demo.enabled:
         raise click.ClickException("demo data is off (demo.enabled = false or production mode)")
     with cli.app().app_context():
+        from keys.app import key_store
+
+        # The signing keys first, in their own transaction: made later, inside the seed's
+        # open one, they waited for its write lock on SQLite (busy_timeout, retried: 30 s).
+        key_store()
         count = seed_demo(db.session, cfg)
         click.echo(f"demo: {count} accounts in {len(cfg.demo)} cities")
         try:

@@ -67,7 +67,8 @@ def test_nothing_is_written_when_the_response_fails(parts):
 def test_outside_a_grant_a_token_row_is_written_at_once(parts):
     provider, client, person = parts
     values = _family_row(client.client_id, person.id)
+    minter = provider.minter()  # its keys made first: on SQLite, not behind the insert's lock
     insert_together(db.session, INSERT_FAMILY.row(values))
-    token = provider.minter().refresh_token(TokenFamily(**values))
+    token = minter.refresh_token(TokenFamily(**values))
     db.session.commit()
     assert db.session.get(RefreshToken, digest(token)) is not None
