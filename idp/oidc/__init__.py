@@ -31,6 +31,9 @@ SCOPE_TEXTS = {
     "edu:roles": lazy_gettext("Your roles at school: pupil, teacher, guardian"),
     "edu:municipality": lazy_gettext("Your municipality"),
     "edu:learner_id": lazy_gettext("Your national learner number (oppijanumero)"),
+    "edu:children": lazy_gettext(
+        "The children in your custody: their first names and an identifier for this service"
+    ),
 }
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from federation.models import CityIdentity, Person, RoleAssignment, School
+from federation.models import CityIdentity, Guardianship, Person, RoleAssignment, School
+from idp.oidc.models import Client
+from idp.oidc.pairwise import remember
+from idp.oidc.subject import subject_for
 
 SCOPE_CLAIMS = {
     "profile": ("name", "given_name", "family_name", "birthdate", "locale"),
@@ -19,6 +22,7 @@ SCOPE_CLAIMS = {
     "edu:roles": ("edu_roles",),
     "edu:municipality": ("edu_municipalities",),
     "edu:learner_id": ("learner_id",),
+    "edu:children": ("edu_children",),
 }
 CONTACT_CLAIMS = frozenset({"email", "email_verified", "phone_number", "address"})
 SUPPORTED_CLAIMS = sorted(
@@ -92,6 +96,28 @@ def _all_claims(session: Session, person: Person, municipality_names: dict[str, 
     return claims
 
 
+def children_of(session: Session, person: Person, client: Client, secret: bytes) -> list[dict]:
+    """``edu_children``: each child in ``person``'s custody now, as ``client`` knows the child:
+    its ``sub`` for that client (remembered, so that the consent API finds the child by it
+    before the child has ever signed in there) and its given name, left out for a protected
+    child. A guardian-facing service can then ask consent for each child at once."""
+    children = session.scalars(
+        select(Person)
+        .join(Guardianship, Guardianship.child_id == Person.id)
+        .where(Guardianship.guardian_id == person.id, Guardianship.ended_at.is_(None))
+        .distinct()
+        .order_by(Person.id)
+    ).all()
+    released = []
+    for child in children:
+        remember(session, child.id, client, secret)
+        entry = {"sub": subject_for(child.id, client.client_metadata, client.client_id, secret)}
+        if not child.protected:
+            entry["given_name"] = child.given_name
+        released.append(entry)
+    return released
+
+
 def claims_for(
     session: Session,
     person: Person,
@@ -99,16 +125,21 @@ def claims_for(
     *,
     only: set[str] | None = None,
     municipality_names: dict[str, str] | None = None,
+    client: Client | None = None,
+    secret: bytes | None = None,
 ) -> dict:
     """The claims the granted ``scopes`` release for ``person`` (Core 5.4), limited to ``only``
     when given (the ``claims`` parameter's members for one target, Core 5.5). A claim no granted
-    scope covers is never released. Empty values are left out (Core 5.3.2)."""
+    scope covers is never released. Empty values are left out (Core 5.3.2). ``client`` and its
+    pairwise ``secret``: for the claims that name other people as the client knows them."""
     allowed = {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
     if only is not None:
         allowed &= only
     if not allowed:
         return {}
     values = _all_claims(session, person, municipality_names or {})
+    if "edu_children" in allowed and client is not None and secret is not None:
+        values["edu_children"] = children_of(session, person, client, secret)
     return {
         claim: values[claim]
         for claim in sorted(allowed)

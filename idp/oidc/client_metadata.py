@@ -38,9 +38,10 @@ from idp.oidc.client_uris import MAX_URI, check_uri, sector_of
 
 SCOPES = (
     "openid", "profile", "email", "offline_access",
-    "edu:school", "edu:roles", "edu:municipality", "edu:learner_id", "digione:admin",
+    "edu:school", "edu:roles", "edu:municipality", "edu:learner_id", "edu:children",
+    "digione:admin",
 )  # fmt: skip
-ADMIN_ONLY_SCOPES = ("edu:learner_id", "digione:admin")
+ADMIN_ONLY_SCOPES = ("edu:learner_id", "edu:children", "digione:admin")
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 section 2.1
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
 ADMIN_ONLY_GRANTS = (TOKEN_EXCHANGE,)

@@ -66,8 +66,11 @@ def userinfo():
             grant.person,
             grant.scopes,
             municipality_names=state.provider.municipalities,
+            client=state.server.query_client(grant.client_id),
+            secret=state.provider.pairwise_secret,
         )
     )
+    db.session.commit()  # the children's subs it released are remembered (edu:children)
     response = jsonify(body)
     response.headers.update(NO_STORE)
     return response

@@ -163,6 +163,8 @@ class Provider:
                 scopes,
                 only=wanted,
                 municipality_names=self.municipalities,
+                client=client,
+                secret=self.pairwise_secret,
             )
             nonce = view.row.nonce if view.row is not None else None  # a refresh has no code
             token["id_token"] = minter.id_token(

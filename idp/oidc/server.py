@@ -41,6 +41,7 @@ SCOPES = [
     "edu:roles",
     "edu:municipality",
     "edu:learner_id",
+    "edu:children",
     "digione:admin",
 ]
 ASSERTION_ALGS = ["RS256", "ES256", "PS256"]

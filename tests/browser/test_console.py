@@ -227,6 +227,7 @@ def test_the_console_passes_axe(browser, consent_server, seeded, locale):
         page.locator("#purpose").fill(READING_FILE.replace("365", "300"))
         page.locator("form.purpose-form button[type=submit]").click()
         page.wait_for_selector("table.languages")
+        page.wait_for_load_state("load")  # its style sheet applied before the layout is measured
         no_horizontal_scroll(page)
         for where, violations in axe_violations(page).items():
             found[f"purpose preview, {where}"] = violations
