@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, String, and_, any_, bindparam, func, or_, select, union_all
@@ -188,12 +188,11 @@ def _among(column, values: list[str], dialect: str) -> ColumnElement[bool]:
 def where(
     filters: Filters, now: datetime, pupils: list[str] | None = None, dialect: str = ""
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of ``filters`` on ConsentStatus (joined to the child's Person);
-    ``pupils``: the people of the school filter (pupils_of); ``dialect`` the database's."""
+    """The WHERE clauses of ``filters`` on ConsentStatus (joined to the child's Person), but
+    the states, which page reads one index range each (_by_state); ``pupils``: the people of
+    the school filter (pupils_of); ``dialect`` the database's."""
     row = ConsentStatus
     clauses: list[ColumnElement[bool]] = []
-    if filters.states:
-        clauses.append(status.state_is(filters.states, now))
     for column, value in (
         (row.purpose_id, filters.purpose),
         (row.recipient_client_id, filters.service),
@@ -228,7 +227,7 @@ def page(
         select(ConsentStatus, Person.learner_id)
         .join(Person, Person.id == ConsentStatus.child_id)
         .where(scope.records(session, ConsentStatus.city, ConsentStatus.child_id))
-        .where(*where(replace(filters, states=()), now, pupils, session.get_bind().dialect.name))
+        .where(*where(filters, now, pupils, session.get_bind().dialect.name))
     )
     if cursor is not None:
         at, record_id = decode_cursor(cursor)

@@ -107,13 +107,14 @@ def _target(url: str, policy: Policy) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def resolve(url: str, policy: Policy) -> list[str]:
-    """The addresses a request to ``url`` may connect to: every address the host resolves to,
-    each of which must pass the policy. Refused when one does not, or none resolves."""
-    _scheme, host, port = _target(url, policy)
+def _resolve(host: str, port: int, policy: Policy, *, unresolved_ok: bool = False) -> list[str]:
+    """Every address ``host`` resolves to, each of which must pass the policy: Refused when one
+    does not, or when none resolves (an empty list with ``unresolved_ok``)."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
+        if unresolved_ok:
+            return []
         raise Refused(f"{host!r} could not be resolved ({exc})") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if policy.public_only:
@@ -126,21 +127,12 @@ def resolve(url: str, policy: Policy) -> list[str]:
     return addresses
 
 
-def check(url: str, policy: Policy, *, resolve_host: bool = True) -> str:
-    """``url`` when the policy allows it (the scheme, and with ``resolve_host`` the addresses
-    the host has now), else Refused: for registration, before a URL is stored. A name that
-    does not resolve yet passes here; every request checks again."""
-    _scheme, host, _port = _target(url, policy)
-    if not resolve_host:
-        return url
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            return url  # not in DNS (yet): judged when the broker first calls it
-    resolve(url, policy)
+def check(url: str, policy: Policy) -> str:
+    """``url`` when the policy allows it (the scheme, and the addresses the host has now),
+    else Refused: for registration, before a URL is stored. A name that does not resolve yet
+    passes here; every request checks again."""
+    _scheme, host, port = _target(url, policy)
+    _resolve(host, port, policy, unresolved_ok=True)
     return url
 
 
@@ -188,7 +180,7 @@ def request(
     Refused when the policy forbids it, Failed when it does not complete within ``timeout``
     seconds in all or the body passes ``max_bytes``."""
     scheme, host, port = _target(url, policy)
-    addresses = resolve(url, policy)
+    addresses = _resolve(host, port, policy)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     deadline = time.monotonic() + timeout

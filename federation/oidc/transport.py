@@ -19,7 +19,6 @@ from federation.connector import DirectoryUnavailable
 from federation.oidc.settings import check_url
 
 MAX_BODY = outbound.MAX_BODY
-DEVELOPMENT = outbound.Policy.for_mode(production=False)
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Answer:
 @dataclass(frozen=True)
 class Http:
     timeout: float
-    policy: outbound.Policy = DEVELOPMENT
+    policy: outbound.Policy
     ca_file: str | None = None
 
     def send(

@@ -5,10 +5,11 @@ from dataclasses import replace
 
 import click
 
+from core.settings.schema import ServerSettings
 from idp.cli.context import CliContext, pass_cli
 from idp.config import Config
 
-DEFAULT_ISSUER = "http://127.0.0.1:5000"  # core.settings.schema.ServerSettings.issuer
+DEFAULT_ISSUER = ServerSettings.model_fields["issuer"].default  # http://127.0.0.1:5000
 
 
 @click.command("serve")

@@ -296,15 +296,19 @@ def validate_metadata(
     *,
     admin: bool,
     development: bool,
-    granted: tuple[str, ...] = (),
     held: dict | None = None,
 ) -> dict:
     """Checked, normalised metadata with defaults filled in (RFC 7591 section 2). What only an
     administrator grants (docs/connect-your-service.md, "Registration policy") a non-admin
-    registration or RFC 7592 update may keep but not add: ``granted``, the admin-only scopes
-    and grant types the client holds, and ``held``, its metadata now (audiences, public
-    subjects, introspection, an administrator's reach)."""
+    registration or RFC 7592 update may keep but not add, from ``held``, the client's metadata
+    now: admin-only scopes and grant types, audiences, public subjects, introspection, an
+    administrator's reach."""
     held = held or {}
+    granted = tuple(
+        value
+        for value in [*(held.get("scope") or "").split(), *(held.get("grant_types") or ())]
+        if value in ADMIN_ONLY_SCOPES or value in ADMIN_ONLY_GRANTS
+    )
     if not isinstance(data, dict):
         raise InvalidClientMetadata("the client metadata must be a JSON object")
     grants, response_types = _grants(data, admin, granted)

@@ -116,13 +116,9 @@ def update(
     what is left out). A client that now authenticates with a secret but had none gets a new
     one (returned); one that no longer uses a secret loses it. Admin-only scopes and grant
     types the client already holds may be kept by a non-admin update."""
-    granted = tuple(scope for scope in client.scopes if scope in ADMIN_ONLY_SCOPES) + tuple(
-        grant for grant in client.grant_types if grant in ADMIN_ONLY_GRANTS
-    )
     checked = validate_metadata(
-        metadata, admin=admin, development=development, granted=granted,
-        held=dict(client.client_metadata),
-    )  # fmt: skip
+        metadata, admin=admin, development=development, held=dict(client.client_metadata)
+    )
     secret = None
     if not uses_secret(checked):
         client.client_secret_hash = None

@@ -60,17 +60,19 @@ def userinfo():
         return grant
     state = _state()
     body = {"sub": grant.claims["sub"]}
+    children = "edu:children" in grant.scopes  # names the children as this client knows them
     body.update(
         claims_for(
             db.session,
             grant.person,
             grant.scopes,
             municipality_names=state.provider.municipalities,
-            client=state.server.query_client(grant.client_id),
+            client=state.server.query_client(grant.client_id) if children else None,
             secret=state.provider.pairwise_secret,
         )
     )
-    db.session.commit()  # the children's subs it released are remembered (edu:children)
+    if children:
+        db.session.commit()  # the children's subs it released are remembered
     response = jsonify(body)
     response.headers.update(NO_STORE)
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from core.app import config
@@ -46,7 +46,7 @@ def complete_sign_in(
         settings.cookie_name,
         token,
         max_age=settings.lifetime_minutes * 60,
-        secure=cfg.settings.server.mode != "development",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
         httponly=True,
         samesite="Lax",
     )

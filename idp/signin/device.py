@@ -52,9 +52,10 @@ def nonce_for(request: Request, city: str, username: str) -> str | None:
     return next((nonce for entry_tag, nonce in _entries(request) if entry_tag == tag), None)
 
 
-def remember(response: Response, request: Request, city: str, username: str, *, secure: bool):
+def remember(response: Response, request: Request, city: str, username: str) -> Response:
     """After a successful sign-in: the cookie names this account (with a fresh nonce, which
-    starts its count afresh) and at most MAX_ACCOUNTS - 1 others, the newest kept."""
+    starts its count afresh) and at most MAX_ACCOUNTS - 1 others, the newest kept; secure as
+    the session's cookie is."""
     tag = _tag(city, username)
     entries = [[tag, secrets.token_urlsafe(16)]]
     entries += [entry for entry in _entries(request) if entry[0] != tag][: MAX_ACCOUNTS - 1]
@@ -65,6 +66,6 @@ def remember(response: Response, request: Request, city: str, username: str, *, 
         path=PATH,
         samesite="Lax",
         httponly=True,
-        secure=secure,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response

@@ -118,19 +118,17 @@ def login(slug: str):
 def _signed_in(slug, username, identity, throttle, keys, next_url):
     throttle.succeeded(keys)
     response = complete_sign_in(slug, identity, next_url, acr=ACR_PASSWORD, amr=["pwd"])
-    secure = config().settings.server.mode != "development"
-    return device.remember(response, request, slug, username, secure=secure)
+    return device.remember(response, request, slug, username)
 
 
 def remember_city(response, slug: str):
     """The device remembers the last city chosen (a year; not personal data: a city slug)."""
-    secure = config().settings.server.mode != "development"
     response.set_cookie(
         LAST_CITY_COOKIE,
         slug,
         max_age=365 * 24 * 3600,
         samesite="Lax",
         httponly=True,
-        secure=secure,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
