@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from flask import Flask, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from werkzeug.datastructures import MultiDict
 
 from idp.errors import error_response
 
@@ -36,6 +37,11 @@ READABLE = {  # what the page tells a person, in their language
 
 def _has_nul(values: Iterable[str]) -> bool:
     return any(NUL in value for value in values)
+
+
+def _pairs_have_nul(pairs: MultiDict) -> bool:
+    """A NUL in any name or in any value, a repeated parameter's later values too."""
+    return any(NUL in name or NUL in value for name, value in pairs.items(multi=True))
 
 
 def _json_problem(value, depth: int = 0) -> str | None:
@@ -71,15 +77,13 @@ def _basic_problem(header: str) -> str | None:
 
 def problem() -> str | None:
     """What makes this request unusable, or None."""
-    args = request.args
-    if _has_nul(args.keys()) or _has_nul(args.values()):
+    if _pairs_have_nul(request.args):
         return NUL_CHARACTER
     if _has_nul(str(value) for value in (request.view_args or {}).values()):
         return NUL_CHARACTER
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = request.form
-            if _has_nul(form.keys()) or _has_nul(form.values()):
+            if _pairs_have_nul(request.form):
                 return NUL_CHARACTER
         elif request.is_json and request.content_length != 0:
             try:

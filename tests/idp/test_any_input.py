@@ -125,3 +125,14 @@ def test_query_parameter_names_are_not_arguments_of_url_for(seeded, query):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f"?{query}&amp;lang=sv" in html  # the language link keeps the parameter as data
+
+
+@pytest.mark.parametrize("path", ["/oidc/token", "/oidc/authorize", "/login/espoo"])
+def test_a_nul_in_a_repeated_parameters_later_value(seeded, path):
+    """Not only each name's first value is looked at: ?scope=openid&scope=%00 is refused too."""
+    client = seeded.test_client()
+    query = "grant_type=client_credentials&scope=openid&scope=%00"
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 400, (path, response.status_code)
+    form = client.post(path, data=query, content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 400, (path, form.status_code)
